@@ -1,0 +1,2 @@
+//! The `mpconn` command (stub: being written).
+fn main() {}

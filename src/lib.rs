@@ -1,0 +1,44 @@
+//! # mpconn
+//!
+//! CPython's `multiprocessing.connection` protocol, byte for byte, in Rust.
+//!
+//! A Rust program can be a real `Client` of a Python `Listener`, a real `Listener` for
+//! Python `Client`s, or replace a Python endpoint outright. The crate is layered:
+//!
+//! | layer | module | does I/O? |
+//! |---|---|---|
+//! | frames (length prefixes) | [`wire::frame`] | no |
+//! | digest challenge (both generations) | [`wire::handshake`] | no |
+//! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
+//! | addresses | [`address`] | resolves names only |
+//! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//!
+//! ```no_run
+//! use mpconn::{Client, Value};
+//! # fn main() -> mpconn::Result<()> {
+//! let mut conn = Client::connect(&"127.0.0.1:6000".parse()?, Some(b"secret"))?;
+//! conn.send(&Value::from("hello"))?;
+//! let reply = conn.recv()?;
+//! println!("{reply}"); // printed as Python's repr
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod client;
+pub mod connection;
+pub mod error;
+pub mod listener;
+pub mod pickle;
+mod stream;
+pub mod value;
+pub mod wire;
+
+pub use address::Address;
+pub use client::{Client, ClientOptions};
+pub use connection::Connection;
+pub use error::{Error, Result};
+pub use listener::{Listener, ListenerOptions};
+pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
+pub use value::{from_value, to_value, Value};
+pub use wire::handshake::Digest;

@@ -1,0 +1,92 @@
+//! Pickle ⇄ [`Value`], protocols 0–5, with no import and no execution of anything.
+//!
+//! * [`loads`] / [`loads_with`] decode every opcode CPython writes (protocols 0–5) into a
+//!   [`Value`], under [`DecodeOptions`] limits so that a hostile peer cannot exhaust memory
+//!   or the stack.
+//! * [`dumps`] / [`dumps_with`] encode protocols 2–5 (default 4 with framing and
+//!   memoization, what CPython 3.8–3.13 send by default).
+//!
+//! Why not serde-pickle alone: it cannot hold globals such as `float` or `sum`, and it
+//! loses shared references (a tuple referenced twice). Typed structs still go through
+//! serde: see [`crate::to_value`] and [`crate::from_value`].
+
+mod decode;
+mod encode;
+mod error;
+pub mod opcodes;
+
+pub use error::{PickleError, PickleErrorKind};
+
+use crate::value::Value;
+
+/// Limits and choices for [`loads_with`]. The defaults are safe for untrusted peers.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// Deepest container nesting accepted (default 10 000).
+    pub max_depth: usize,
+    /// Most memo entries accepted (default 1 048 576... see `Default`).
+    pub max_memo: usize,
+    /// Upper bound on the bytes the decoded value may take (default 2 GiB); counts what
+    /// the decoder allocates, so bombs built from short opcodes are refused too.
+    pub max_alloc: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_depth: 10_000,
+            max_memo: 4 * 1024 * 1024,
+            max_alloc: 2 << 30,
+        }
+    }
+}
+
+/// Choices for [`dumps_with`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// Pickle protocol, 2 to 5 (default 4).
+    pub protocol: u8,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions { protocol: 4 }
+    }
+}
+
+impl EncodeOptions {
+    /// Options for a given protocol (2–5).
+    pub fn protocol(protocol: u8) -> EncodeOptions {
+        EncodeOptions { protocol }
+    }
+}
+
+/// Decodes one pickle with the default limits.
+pub fn loads(data: &[u8]) -> Result<Value, PickleError> {
+    decode::decode(data, &DecodeOptions::default())
+}
+
+/// Decodes one pickle under `options`.
+pub fn loads_with(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
+    decode::decode(data, options)
+}
+
+/// Encodes `value` with protocol 4.
+pub fn dumps(value: &Value) -> Result<Vec<u8>, PickleError> {
+    dumps_with(value, &EncodeOptions::default())
+}
+
+/// Encodes `value` under `options`.
+pub fn dumps_with(value: &Value, options: &EncodeOptions) -> Result<Vec<u8>, PickleError> {
+    let mut out = Vec::new();
+    encode::encode(value, options, &mut out)?;
+    Ok(out)
+}
+
+/// Encodes `value` under `options`, appending to `out` (lets a caller reserve room for a
+/// frame header in front).
+pub fn dumps_into(value: &Value, options: &EncodeOptions, out: &mut Vec<u8>) -> Result<(), PickleError> {
+    encode::encode(value, options, out)
+}

@@ -1,0 +1,1 @@
+//! The byte streams under a connection (stub: being written).

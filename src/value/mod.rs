@@ -1,0 +1,223 @@
+//! [`Value`]: everything a CPython peer can pickle, held without loss.
+//!
+//! The type is split by concern, as serde_json's `Value` is:
+//! `mod.rs` (the enum, constructors, accessors), `pystr.rs` (Python `str`, lone
+//! surrogates included), `display.rs` (Python's `repr`), `parse.rs` (Python literals, as
+//! `ast.literal_eval` reads them), `from.rs` (conversions from Rust values), `index.rs`
+//! (`value["key"]`, `value[0]`), `partial_eq.rs` (equality), `ser.rs` / `de.rs` (serde).
+//!
+//! ## Sharing and identity
+//! Containers sit behind [`Arc`], so cloning a `Value` is cheap and two places holding the
+//! same allocation are *the same object*: the pickle encoder memoizes by allocation, so
+//! `[x, x]` reaches Python as a list holding one object twice, exactly as it was decoded.
+//! To change a shared container, use [`Arc::make_mut`] (copy-on-write).
+//!
+//! ## Cycles
+//! Python containers may contain themselves (`a = []; a.append(a)`). An `Arc` tree cannot,
+//! so a container that is reached again while it is still being built is wrapped in
+//! [`Value::Anchor`]`(id, container)` and each inner reference to it is a
+//! [`Value::Ref`]`(id)`. Accessors look through anchors; the encoder turns the pair back
+//! into Python's identity.
+
+use std::sync::Arc;
+
+use num_bigint::BigInt;
+
+mod de;
+mod display;
+mod from;
+mod index;
+mod parse;
+mod partial_eq;
+mod pystr;
+mod ser;
+
+pub use de::from_value;
+pub use pystr::PyStr;
+pub use ser::to_value;
+
+/// A Python object as it travels in a pickle.
+///
+/// Equality follows Python where it matters for dict keys and tests (see `partial_eq.rs`):
+/// `1 == 1.0 == True`, `nan != nan`, lists and tuples compare by items.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Value {
+    /// `None`.
+    None,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An `int` that fits in 64 bits.
+    Int(i64),
+    /// An `int` that does not fit in 64 bits (never used for values that fit).
+    BigInt(Arc<BigInt>),
+    /// A `float`.
+    Float(f64),
+    /// A `str` (may hold lone surrogates, see [`PyStr`]).
+    Str(PyStr),
+    /// `bytes`.
+    Bytes(Arc<[u8]>),
+    /// `bytearray`.
+    ByteArray(Arc<Vec<u8>>),
+    /// `list`.
+    List(Arc<Vec<Value>>),
+    /// `tuple`.
+    Tuple(Arc<Vec<Value>>),
+    /// `dict`, in insertion order. Lookups by key are linear scans.
+    Dict(Arc<Vec<(Value, Value)>>),
+    /// `set`, in the order the pickle gave.
+    Set(Arc<Vec<Value>>),
+    /// `frozenset`, in the order the pickle gave.
+    FrozenSet(Arc<Vec<Value>>),
+    /// A module-level name: a class or function such as `builtins.float` or `builtins.sum`
+    /// (GLOBAL / STACK_GLOBAL).
+    Global(Arc<Global>),
+    /// Any other object, as the pickle builds it (REDUCE, NEWOBJ, NEWOBJ_EX, BUILD, INST, OBJ).
+    Object(Arc<Object>),
+    /// A container that contains itself; inner references to it are `Ref(id)`.
+    Anchor(u32, Box<Value>),
+    /// A reference to the enclosing [`Value::Anchor`] with the same id.
+    Ref(u32),
+}
+
+/// A module-level name, as `GLOBAL` / `STACK_GLOBAL` carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Global {
+    /// The module, e.g. `"builtins"`, `"datetime"`, `"__main__"`.
+    pub module: PyStr,
+    /// The qualified name inside the module, e.g. `"float"`, `"Outer.Inner"`.
+    pub name: PyStr,
+}
+
+/// How an [`Object`] was constructed in the pickle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Construct {
+    /// `callable(*args)` (REDUCE).
+    Reduce,
+    /// `cls.__new__(cls, *args)` (NEWOBJ).
+    NewObj,
+    /// `cls.__new__(cls, *args, **kwargs)` (NEWOBJ_EX).
+    NewObjEx,
+    /// Protocol 0 `INST module name` with args from the mark.
+    Inst,
+    /// Protocol 1 `OBJ` (class and args from the mark).
+    Obj,
+}
+
+/// An object built by calling something, then optionally filled in.
+///
+/// Re-encoding an `Object` replays the same steps, so CPython gets an equal object back:
+/// `datetime.datetime(...)`, `decimal.Decimal('1.5')`, `complex`, `OrderedDict`,
+/// namedtuples, exceptions, user classes.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// How the object was created.
+    pub construct: Construct,
+    /// The callable or class, usually a [`Value::Global`].
+    pub callable: Value,
+    /// The positional arguments (a tuple's items).
+    pub args: Vec<Value>,
+    /// Keyword arguments (NEWOBJ_EX only).
+    pub kwargs: Option<Value>,
+    /// State applied by BUILD (`__setstate__` or `__dict__` update), if any.
+    pub state: Option<Value>,
+    /// Items added with APPEND / APPENDS (list subclasses, deques).
+    pub list_items: Vec<Value>,
+    /// Items added with SETITEM / SETITEMS (dict subclasses such as `OrderedDict`).
+    pub dict_items: Vec<(Value, Value)>,
+}
+
+impl Object {
+    /// A REDUCE object `callable(*args)` with no state or items.
+    pub fn reduce(callable: Value, args: Vec<Value>) -> Object {
+        Object {
+            construct: Construct::Reduce,
+            callable,
+            args,
+            kwargs: None,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        }
+    }
+}
+
+impl Global {
+    /// `module.name`.
+    pub fn new(module: &str, name: &str) -> Global {
+        Global {
+            module: PyStr::from(module),
+            name: PyStr::from(name),
+        }
+    }
+}
+
+impl Value {
+    /// A `list` holding `items`.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(items))
+    }
+    /// A `tuple` holding `items`.
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Arc::new(items))
+    }
+    /// A `dict` holding `pairs` in order.
+    pub fn dict(pairs: Vec<(Value, Value)>) -> Value {
+        Value::Dict(Arc::new(pairs))
+    }
+    /// A `set` holding `items`.
+    pub fn set(items: Vec<Value>) -> Value {
+        Value::Set(Arc::new(items))
+    }
+    /// A `frozenset` holding `items`.
+    pub fn frozenset(items: Vec<Value>) -> Value {
+        Value::FrozenSet(Arc::new(items))
+    }
+    /// `bytes`.
+    pub fn bytes(data: &[u8]) -> Value {
+        Value::Bytes(Arc::from(data))
+    }
+    /// A module-level name such as `builtins.float`.
+    pub fn global(module: &str, name: &str) -> Value {
+        Value::Global(Arc::new(Global::new(module, name)))
+    }
+    /// An integer of any size (stored as `Int` when it fits in 64 bits).
+    pub fn int(n: BigInt) -> Value {
+        use num_traits::ToPrimitive;
+        match n.to_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::BigInt(Arc::new(n)),
+        }
+    }
+
+    /// The value itself, or for an [`Value::Anchor`], the container it wraps.
+    pub fn unanchored(&self) -> &Value {
+        let mut v = self;
+        while let Value::Anchor(_, inner) = v {
+            v = inner;
+        }
+        v
+    }
+
+    /// Python's type name: `"int"`, `"str"`, `"list"`, ... (`"object"` for objects).
+    pub fn type_name(&self) -> &'static str {
+        match self.unanchored() {
+            Value::None => "NoneType",
+            Value::Bool(_) => "bool",
+            Value::Int(_) | Value::BigInt(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "str",
+            Value::Bytes(_) => "bytes",
+            Value::ByteArray(_) => "bytearray",
+            Value::List(_) => "list",
+            Value::Tuple(_) => "tuple",
+            Value::Dict(_) => "dict",
+            Value::Set(_) => "set",
+            Value::FrozenSet(_) => "frozenset",
+            Value::Global(_) => "global",
+            Value::Object(_) => "object",
+            Value::Anchor(..) | Value::Ref(_) => "reference",
+        }
+    }
+}
