@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use num_bigint::BigInt;
 
+mod access;
 mod de;
 mod display;
 mod from;

@@ -1,0 +1,1 @@
+//! Accessors: `as_str`, `as_i64`, ... (stub: being written)
