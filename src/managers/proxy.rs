@@ -196,13 +196,13 @@ impl Proxy {
     /// `decref` (dropping the proxy does the same and ignores errors).
     pub fn release(mut self) -> Result<()> {
         self.owns_reference = false;
-        drop(
-            self.conn
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        self.close_connection();
         self.manager.decref(&self.token.id)
+    }
+
+    /// Closes the method connection, if open.
+    fn close_connection(&self) {
+        *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     fn open_method_connection(&self) -> Result<Connection> {
@@ -220,12 +220,7 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         // Close the method connection first, as CPython's finalizer does.
-        drop(
-            self.conn
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        self.close_connection();
         if self.owns_reference {
             let _ = self.manager.decref(&self.token.id);
         }
