@@ -1,0 +1,175 @@
+"""CPython manager clients for the Rust manager tests (examples/manager_server.rs).
+
+Usage: python manager_client.py SCENARIO HOST:PORT AUTHKEY [ARG]
+
+Connects with BaseManager(address, authkey).connect() and runs SCENARIO; prints "OK ..."
+and exits 0 when every check holds, otherwise raises (exit status 1 and a traceback).
+The Rust manager serves get_queue (a shared queue), Counter(start=0) with increment(by=1),
+value(), fail() (ValueError("boom", 7)) and child(start) (a ChildCounter proxy).
+"""
+import gc
+import queue
+import sys
+import threading
+from multiprocessing.managers import BaseManager, RemoteError, dispatch
+
+
+class RustManager(BaseManager):
+    pass
+
+
+RustManager.register("get_queue")
+RustManager.register("Counter")
+RustManager.register("ChildCounter", create_method=False)
+
+
+def connect(address, authkey):
+    host, port = address.rsplit(":", 1)
+    manager = RustManager(address=(host, int(port)), authkey=authkey.encode())
+    manager.connect()
+    return manager
+
+
+def calls(m, arg):
+    c = m.Counter(5)
+    assert c.increment() == 6
+    assert c.increment(by=4) == 10
+    assert c.increment(2) == 12
+    assert c.value() == 12
+    assert "Counter" in str(c), str(c)
+    child = c.child(100)
+    assert type(child).__name__ == "AutoProxy[ChildCounter]", type(child)
+    assert child.increment() == 101
+    assert c.value() == 12
+    q = m.get_queue()
+    q.put({"job": [1, 2.5, "x", None, b"raw"]})
+    assert q.qsize() == 1
+    assert q.get(timeout=5) == {"job": [1, 2.5, "x", None, b"raw"]}
+    assert q.empty()
+    return "calls"
+
+
+def exceptions(m, arg):
+    c = m.Counter()
+    try:
+        c.fail()
+    except ValueError as e:
+        assert e.args == ("boom", 7), e.args
+    else:
+        raise AssertionError("fail() did not raise")
+    try:
+        c._callmethod("secret")
+    except RemoteError as e:
+        assert "secret" in str(e), str(e)
+    else:
+        raise AssertionError("an unexposed method did not raise RemoteError")
+    try:
+        c.increment("not a number")
+    except TypeError as e:
+        assert "int" in str(e), str(e)
+    else:
+        raise AssertionError("increment('...') did not raise TypeError")
+    try:
+        c.increment(1, 2, 3)
+    except TypeError as e:
+        assert "positional" in str(e), str(e)
+    else:
+        raise AssertionError("increment(1, 2, 3) did not raise TypeError")
+    try:
+        m.Counter("x")
+    except RemoteError as e:
+        assert "TypeError" in str(e), str(e)
+    else:
+        raise AssertionError("Counter('x') did not raise RemoteError")
+    q = m.get_queue()
+    for attempt in (lambda: q.get(timeout=0.01), q.get_nowait, lambda: q.get(False)):
+        try:
+            attempt()
+        except queue.Empty:
+            pass
+        else:
+            raise AssertionError("an empty queue gave an item")
+    try:
+        q.get(timeout=-1)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a negative timeout did not raise ValueError")
+    return "exceptions"
+
+
+def release(m, arg):
+    base = m._number_of_objects()
+    c = m.Counter()
+    child = c.child(1)
+    assert m._number_of_objects() == base + 2, (m._number_of_objects(), base)
+    c2 = m.Counter()
+    assert m._number_of_objects() == base + 3
+    del c, child, c2
+    gc.collect()
+    assert m._number_of_objects() == base, (m._number_of_objects(), base)
+    return "release base=%d" % base
+
+
+def many(m, arg):
+    threads = int(arg or 8)
+    errors = []
+
+    def worker(i):
+        try:
+            c = m.Counter(i * 1000)
+            for k in range(1, 51):
+                assert c.increment() == i * 1000 + k
+            q = m.get_queue()
+            q.put(i)
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    q = m.get_queue()
+    got = sorted(q.get(timeout=10) for _ in range(threads))
+    assert got == list(range(threads)), got
+    return "many %d" % threads
+
+
+def produce(m, arg):
+    q = m.get_queue()
+    n = int(arg)
+    for i in range(n):
+        q.put(("job", i))
+    return "produced %d" % n
+
+
+def consume(m, arg):
+    q = m.get_queue()
+    n = int(arg)
+    got = [q.get(timeout=30) for _ in range(n)]
+    return "consumed %d %s" % (n, sum(i for _, i in got))
+
+
+def shutdown(m, arg):
+    conn = m._Client(m.address, authkey=m._authkey)
+    try:
+        dispatch(conn, None, "shutdown")
+    finally:
+        conn.close()
+    return "shutdown"
+
+
+SCENARIOS = {f.__name__: f for f in (calls, exceptions, release, many, produce, consume, shutdown)}
+
+
+def main():
+    scenario, address, authkey = sys.argv[1:4]
+    arg = sys.argv[4] if len(sys.argv) > 4 else None
+    m = connect(address, authkey)
+    print("OK", SCENARIOS[scenario](m, arg), flush=True)
+
+
+if __name__ == "__main__":
+    main()
