@@ -185,7 +185,12 @@ fn recorded_replies_parse_into_typed_results() {
         let Reply::Return(keys) = reply(&dir, "dict_keys") else {
             panic!("{d}: dict_keys")
         };
-        assert_eq!(items(&keys).len(), 2, "{d}");
+        // CPython's manager pickles dict views as `list([...])` (rebuild_as_list).
+        let Value::Object(view) = &keys else {
+            panic!("{d}: dict_keys is {keys:?}")
+        };
+        assert!(matches!(&view.callable, Value::Global(g) if g.name == "list"), "{d}");
+        assert_eq!(items(&view.args[0]).len(), 2, "{d}");
 
         let Reply::Proxy { exposed, token } = reply(&dir, "maker_child") else {
             panic!("{d}: maker_child")
