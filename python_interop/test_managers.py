@@ -13,7 +13,7 @@ method returns a proxy) is tested from Rust: tests/managers.rs.
 
 import pytest
 
-from harness import cargo_bin, peer_script
+from harness import address_for, cargo_bin, peer_script
 
 AUTHKEY = "manager-secret"
 
@@ -47,6 +47,13 @@ def stop(spawn, interp, server):
 def test_cpython_client_calls_methods_on_a_rust_manager(spawn, interp, rust_manager):
     run_client(spawn, interp, "calls", rust_manager.address)
     stop(spawn, interp, rust_manager)
+
+
+@pytest.mark.parametrize("family", ["unix", "abstract"])
+def test_rust_manager_on_unix_sockets(spawn, interp, family, tmp_path):
+    server = spawn.start([cargo_bin("manager_server"), address_for(family, tmp_path), AUTHKEY])
+    run_client(spawn, interp, "calls", server.address)
+    stop(spawn, interp, server)
 
 
 def test_exceptions_raised_in_rust_are_raised_in_python(spawn, interp, rust_manager):

@@ -189,7 +189,10 @@ fn recorded_replies_parse_into_typed_results() {
         let Value::Object(view) = &keys else {
             panic!("{d}: dict_keys is {keys:?}")
         };
-        assert!(matches!(&view.callable, Value::Global(g) if g.name == "list"), "{d}");
+        assert!(
+            matches!(&view.callable, Value::Global(g) if g.name == "list"),
+            "{d}"
+        );
         assert_eq!(items(&view.args[0]).len(), 2, "{d}");
 
         let Reply::Proxy { exposed, token } = reply(&dir, "maker_child") else {
@@ -392,6 +395,36 @@ fn rust_client_uses_a_rust_manager() {
 }
 
 #[test]
+fn rust_client_and_manager_over_unix_and_abstract_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let addresses = [
+        Address::Unix(dir.path().join("m.sock")),
+        Address::Abstract(format!("mpconn-managers-{}", std::process::id()).into_bytes()),
+    ];
+    for address in addresses {
+        let server = ManagerServer::bind(&address, Some(b"k"), {
+            let mut r = Registry::new();
+            r.register_shared("get_queue", SharedQueue::new());
+            r
+        })
+        .unwrap()
+        .spawn()
+        .unwrap();
+        let m = ManagerClient::connect(server.address(), Some(b"k")).unwrap();
+        let q = m.queue("get_queue").unwrap();
+        q.put(Value::Int(1)).unwrap();
+        assert_eq!(int(&q.get().unwrap()), 1, "{address:?}");
+        assert_eq!(
+            mpconn::managers::address_from_value(&q.token().address).as_ref(),
+            Some(server.address())
+        );
+        drop(q);
+        assert_eq!(server.number_of_objects(), 0);
+        server.shutdown().unwrap();
+    }
+}
+
+#[test]
 fn many_rust_clients_at_once() {
     let (server, shared) = rust_server();
     let address = server.address().clone();
@@ -571,6 +604,20 @@ fn rust_client_uses_cpython_sync_managers() {
         assert!(c.repr().unwrap().contains("Counter"), "{python}");
         assert_eq!(m.number_of_objects().unwrap(), base + 5, "{python}");
         assert!(m.debug_info().unwrap().contains("refcount=1"));
+
+        // A proxy inside a value: a managed list holding a managed dict. CPython's server
+        // unpickles our pickled proxy as its own (manager-owned) proxy and sends it back as
+        // RebuildProxy(AutoProxy, token, 'pickle', {'exposed': ...}).
+        let inner = m.dict("dict").unwrap();
+        inner.set(s("k"), Value::Int(42)).unwrap();
+        let outer = m.list("list").unwrap();
+        outer.append(inner.to_value()).unwrap();
+        let pickled = outer.get(0).unwrap().unwrap();
+        let again = mpconn::managers::DictProxy::new(m.proxy_from_value(&pickled).unwrap());
+        assert_eq!(int(&again.get(s("k")).unwrap().unwrap()), 42, "{python}");
+        assert_eq!(again.id(), inner.id());
+        drop((inner, again, outer));
+        assert_eq!(m.number_of_objects().unwrap(), base + 5, "{python}");
 
         // Objects are released when the proxies drop.
         drop(child);

@@ -1,6 +1,8 @@
 """CPython manager clients for the Rust manager tests (examples/manager_server.rs).
 
-Usage: python manager_client.py SCENARIO HOST:PORT AUTHKEY [ARG]
+Usage: python manager_client.py SCENARIO ADDRESS AUTHKEY [ARG]
+
+ADDRESS is host:port, a Unix socket path, or @name for an abstract socket.
 
 Connects with BaseManager(address, authkey).connect() and runs SCENARIO; prints "OK ..."
 and exits 0 when every check holds, otherwise raises (exit status 1 and a traceback).
@@ -26,9 +28,18 @@ RustManager.register("get_jobs")
 RustManager.register("get_results")
 
 
-def connect(address, authkey):
+def python_address(address):
+    """host:port, a filesystem path (contains '/'), or @name (abstract) -> Python form."""
+    if address.startswith("@"):
+        return "\0" + address[1:]
+    if "/" in address:
+        return address
     host, port = address.rsplit(":", 1)
-    manager = RustManager(address=(host, int(port)), authkey=authkey.encode())
+    return (host.strip("[]"), int(port))
+
+
+def connect(address, authkey):
+    manager = RustManager(address=python_address(address), authkey=authkey.encode())
     manager.connect()
     return manager
 
