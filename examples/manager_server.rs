@@ -50,7 +50,7 @@ struct Counter {
 }
 
 impl Counter {
-    fn new(start: i64) -> Arc<dyn ManagedObject> {
+    fn shared(start: i64) -> Arc<dyn ManagedObject> {
         Arc::new(Counter {
             n: Mutex::new(start),
         })
@@ -103,7 +103,7 @@ impl ManagedObject for Counter {
                 let [start] = args.bind(["start"], 1)?;
                 Ok(Outcome::Proxy {
                     typeid: "ChildCounter".into(),
-                    object: Counter::new(int_arg(start, 0)?),
+                    object: Counter::shared(int_arg(start, 0)?),
                 })
             }
             other => Err(PyException::attribute_error(other)),
@@ -136,7 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     registry.register_shared("get_queue", SharedQueue::new());
     registry.register("Counter", |args| {
         let [start] = args.bind(["start"], 0)?;
-        Ok(Counter::new(int_arg(start, 0)?))
+        Ok(Counter::shared(int_arg(start, 0)?))
     });
 
     let server = ManagerServer::bind(&address, Some(authkey.as_bytes()), registry)?;
