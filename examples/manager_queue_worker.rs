@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let n = match job {
             Value::None => break,
             Value::Int(n) => n,
-            other => return Err(format!("unexpected job {other:?}").into()),
+            other => return Err(format!("unexpected job of type {}", other.type_name()).into()),
         };
         let square = n.checked_mul(n).ok_or("job too large")?;
         results.put(Value::tuple(vec![Value::Int(n), Value::Int(square)]))?;

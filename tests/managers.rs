@@ -267,6 +267,16 @@ fn replies_mpconn_builds_are_byte_identical_to_cpython_servers() {
     }
 }
 
+#[test]
+fn handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ManagerClient>();
+    check::<mpconn::managers::Proxy>();
+    check::<mpconn::managers::QueueProxy>();
+    check::<mpconn::managers::ServerHandle>();
+    check::<ManagerError>();
+}
+
 // ------------------------------------------------------------------ a Rust Counter
 
 struct Counter {

@@ -26,7 +26,7 @@
 //!   `'#PROXY'` reply each hand the caller one reference, `incref` / `decref` count the
 //!   rest; the server drops the object when the count reaches zero.
 //!
-//! ## The Python this replaces
+//! ## The Python this replaces: a client
 //! ```python
 //! class QueueManager(BaseManager): pass
 //! QueueManager.register('get_queue')
@@ -34,21 +34,56 @@
 //! m.connect()
 //! q = m.get_queue()
 //! q.put('job')
+//! print(q.get(timeout=5))
 //! ```
 //! ```no_run
+//! use std::time::Duration;
 //! use mpconn::managers::ManagerClient;
 //! use mpconn::Value;
 //! # fn main() -> Result<(), mpconn::managers::ManagerError> {
 //! let m = ManagerClient::connect(&"127.0.0.1:50000".parse()?, Some(b"abracadabra"))?;
 //! let q = m.queue("get_queue")?;
-//! q.put(Value::Int(1))?;
+//! q.put(Value::Str("job".into()))?;
+//! println!("{:?}", q.get_timeout(Duration::from_secs(5))?);
 //! # Ok(()) }
 //! ```
 //!
-//! Not covered: the `xmlrpclib` serializer, `SharedMemoryManager`'s segment methods,
-//! starting a manager *process* (`BaseManager.start()` forks Python; run a
-//! [`ManagerServer`] in a thread instead), and pool / lock typeids on the server side
-//! (a CPython server serves them to [`Proxy::call`] like any other typeid).
+//! ## The Python this replaces: a server
+//! ```python
+//! q = queue.Queue()
+//! class QueueManager(BaseManager): pass
+//! QueueManager.register('get_queue', callable=lambda: q)
+//! QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra').get_server().serve_forever()
+//! ```
+//! ```no_run
+//! use mpconn::managers::{ManagerServer, Registry, SharedQueue};
+//! # fn main() -> mpconn::Result<()> {
+//! let mut registry = Registry::new();
+//! registry.register_shared("get_queue", SharedQueue::new());
+//! let server = ManagerServer::bind(&"127.0.0.1:50000".parse()?, Some(b"abracadabra"), registry)?;
+//! server.serve_forever()
+//! # }
+//! ```
+//! Your own classes implement [`ManagedObject`] (see `examples/manager_server.rs`); a
+//! method returning [`Outcome::Proxy`] is CPython's `method_to_typeid`.
+//!
+//! ## Covered
+//! Every control function of CPython's `Server` (`create` with args and kwargs, `incref`,
+//! `decref`, `get_methods`, `number_of_objects`, `debug_info`, `dummy`, `shutdown`,
+//! `accept_connection`), the reply kinds `#RETURN` / `#PROXY` / `#ERROR` / `#TRACEBACK` /
+//! `#UNSERIALIZABLE`, the server's `__str__` / `__repr__` / `#GETVALUE` fallbacks, pickled
+//! proxies inside values ([`ProxyRef`], `RebuildProxy`), TCP, Unix and abstract addresses,
+//! both digest generations (through [`crate::Listener`] / [`crate::Client`]).
+//!
+//! ## Not covered
+//! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
+//! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
+//! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
+//! other than [`SharedQueue`] (a Rust dict or lock is a [`ManagedObject`] you write;
+//! CPython's own dict, list, lock, ... typeids are used from Rust through [`Proxy::call`]
+//! and the typed proxies); re-sending a proxy that a Rust server received inside a value
+//! does not take a server-side reference (CPython's "manager-owned" proxies); the
+//! per-thread connection sharing of CPython proxies (each Rust [`Proxy`] has its own).
 
 mod client;
 mod exception;
