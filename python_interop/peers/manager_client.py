@@ -50,6 +50,7 @@ def calls(m, arg):
     assert c.increment(by=4) == 10
     assert c.increment(2) == 12
     assert c.value() == 12
+    assert c._getvalue() == 12
     assert "Counter" in str(c), str(c)
     child = c.child(100)
     assert type(child).__name__ == "AutoProxy[ChildCounter]", type(child)
@@ -119,6 +120,10 @@ def release(m, arg):
     assert m._number_of_objects() == base + 2, (m._number_of_objects(), base)
     c2 = m.Counter()
     assert m._number_of_objects() == base + 3
+    info = m._debug_info()
+    assert "refcount=1" in info and "Counter" in info, info
+    c3 = c2._getvalue()  # a copy of the value: no reference
+    assert c3 == 0, c3
     del c, child, c2
     gc.collect()
     assert m._number_of_objects() == base, (m._number_of_objects(), base)
