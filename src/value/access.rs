@@ -102,9 +102,10 @@ impl Value {
     /// The items of a `list`, `tuple`, `set` or `frozenset`.
     pub fn as_slice(&self) -> Option<&[Value]> {
         match self.unanchored() {
-            Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-                Some(items)
-            }
+            Value::List(items)
+            | Value::Tuple(items)
+            | Value::Set(items)
+            | Value::FrozenSet(items) => Some(items),
             _ => None,
         }
     }
@@ -130,9 +131,10 @@ impl Value {
             Value::Str(s) => Some(s.len_chars()),
             Value::Bytes(b) => Some(b.len()),
             Value::ByteArray(b) => Some(b.len()),
-            Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-                Some(items.len())
-            }
+            Value::List(items)
+            | Value::Tuple(items)
+            | Value::Set(items)
+            | Value::FrozenSet(items) => Some(items.len()),
             Value::Dict(pairs) => Some(pairs.len()),
             _ => None,
         }

@@ -151,8 +151,28 @@ macro_rules! list_item {
     ($($t:ty),*) => {$( impl ListItem for $t {} )*};
 }
 list_item!(
-    bool, i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize, f32, f64, String, char,
-    PyStr, BigInt, Global, Object, Value, ()
+    bool,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    String,
+    char,
+    PyStr,
+    BigInt,
+    Global,
+    Object,
+    Value,
+    ()
 );
 impl ListItem for &str {}
 impl ListItem for &String {}
@@ -232,7 +252,9 @@ try_from_value!(bool, "a bool", |v| v.as_bool());
 try_from_value!(String, "a str without lone surrogates", |v| v
     .as_str()
     .map(str::to_owned));
-try_from_value!(Vec<u8>, "bytes or bytearray", |v| v.as_bytes().map(<[u8]>::to_vec));
+try_from_value!(Vec<u8>, "bytes or bytearray", |v| v
+    .as_bytes()
+    .map(<[u8]>::to_vec));
 
 #[cfg(test)]
 mod tests {
@@ -245,7 +267,10 @@ mod tests {
         assert!(matches!(Value::from(vec![1u8, 2]), Value::Bytes(_)));
         assert!(matches!(Value::from(vec![1i32, 2]), Value::List(_)));
         assert!(matches!(Value::from(()), Value::Tuple(t) if t.is_empty()));
-        assert_eq!(Value::from((1, "a", None::<i32>)).to_string(), "(1, 'a', None)");
+        assert_eq!(
+            Value::from((1, "a", None::<i32>)).to_string(),
+            "(1, 'a', None)"
+        );
         assert_eq!(i64::try_from(Value::from(5)).unwrap(), 5);
         assert!(String::try_from(&Value::from(5)).is_err());
     }
