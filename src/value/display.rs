@@ -114,10 +114,10 @@ fn write_repr(root: &Value, out: &mut dyn Write) -> fmt::Result {
                 Value::BigInt(b) => write!(out, "{b}")?,
                 Value::Float(x) => out.write_str(&float_repr(*x, true))?,
                 Value::Str(s) => write_str_repr(s, out)?,
-                Value::Bytes(b) => write_bytes_repr(b, out)?,
+                Value::Bytes(b) => write_bytes_repr(b, false, out)?,
                 Value::ByteArray(b) => {
                     out.write_str("bytearray(")?;
-                    write_bytes_repr(b, out)?;
+                    write_bytes_repr(b, true, out)?;
                     out.write_str(")")?;
                 }
                 Value::List(items) => {
@@ -394,7 +394,9 @@ fn write_str_repr(s: &PyStr, out: &mut dyn Write) -> fmt::Result {
     out.write_char(quote)
 }
 
-fn write_bytes_repr(b: &[u8], out: &mut dyn Write) -> fmt::Result {
+/// `b'...'`. CPython's `bytearray` repr escapes `'` even inside double quotes
+/// (`bytearray(b"it\'s")`); `bytes` does not.
+fn write_bytes_repr(b: &[u8], bytearray: bool, out: &mut dyn Write) -> fmt::Result {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         b'"'
     } else {
@@ -408,7 +410,7 @@ fn write_bytes_repr(b: &[u8], out: &mut dyn Write) -> fmt::Result {
             b'\t' => out.write_str("\\t")?,
             b'\n' => out.write_str("\\n")?,
             b'\r' => out.write_str("\\r")?,
-            _ if c == quote => {
+            _ if c == quote || (bytearray && c == b'\'') => {
                 out.write_char('\\')?;
                 out.write_char(c as char)?;
             }

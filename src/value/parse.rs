@@ -13,7 +13,9 @@
 //!   triple quotes, all escapes except `\N{...}` (refused with an error), adjacent literals
 //!   concatenated (`'a' 'b'`; mixing `str` and `bytes` is an error, as in Python);
 //!   `'\ud800'` gives a lone surrogate;
-//! - lists, tuples (`()`, `(1,)`, and a bare `1, 2` at the top), dicts, sets, `set()`;
+//! - lists, tuples (`()`, `(1,)`, and a bare `1, 2` at the top), dicts (a repeated key keeps
+//!   its first key and last value, as Python: `{1: 'a', 1.0: 'b'}` is `{1: 'b'}`), sets
+//!   (repeats dropped), `set()`;
 //! - a unary `-` or `+` on a number (once: `--1` is refused, as `literal_eval` refuses it).
 //!
 //! Whitespace, newlines (also outside brackets: a superset of Python), `\`-continuations
@@ -24,11 +26,12 @@
 //! [`MAX_DEPTH`] brackets is an error (the parser itself uses an explicit stack; the limit
 //! keeps the resulting value cheap to drop and to hand to recursive consumers).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use num_bigint::BigInt;
-use num_traits::ToPrimitive;
+use num_traits::{FromPrimitive, ToPrimitive};
 
 use super::{Global, Object, PyStr, Value};
 use crate::Error;
@@ -431,6 +434,101 @@ struct Brace {
     items: Vec<Value>,
     key: Option<Value>,
     dict: Option<bool>,
+    seen: Seen,
+}
+
+/// A key (or set member) that equality can index by hash: Python-equal values map to the
+/// same `SimpleKey`.
+#[derive(PartialEq, Eq, Hash)]
+enum SimpleKey {
+    None,
+    Int(i64),
+    Big(BigInt),
+    Float(u64),
+    Str(PyStr),
+    Bytes(Arc<[u8]>),
+}
+
+fn simple_key(v: &Value) -> Option<SimpleKey> {
+    Some(match v {
+        Value::None => SimpleKey::None,
+        Value::Bool(b) => SimpleKey::Int(i64::from(*b)),
+        Value::Int(i) => SimpleKey::Int(*i),
+        Value::BigInt(b) => match b.to_i64() {
+            Some(i) => SimpleKey::Int(i),
+            None => SimpleKey::Big((**b).clone()),
+        },
+        Value::Float(x) if x.is_finite() && x.fract() == 0.0 => {
+            let b = BigInt::from_f64(*x)?;
+            match b.to_i64() {
+                Some(i) => SimpleKey::Int(i),
+                None => SimpleKey::Big(b),
+            }
+        }
+        Value::Float(x) if x.is_nan() => return None,
+        Value::Float(x) => SimpleKey::Float(x.to_bits()),
+        Value::Str(s) => SimpleKey::Str(s.clone()),
+        Value::Bytes(b) => SimpleKey::Bytes(b.clone()),
+        _ => return None,
+    })
+}
+
+/// The keys (or members) of a `{...}` so far, to merge duplicates as Python does: a dict
+/// keeps the first key with the last value, a set keeps the first member.
+#[derive(Default)]
+struct Seen {
+    simple: HashMap<SimpleKey, usize>,
+    /// Positions of the keys that have no `SimpleKey` (compared one by one).
+    other: Vec<usize>,
+}
+
+impl Seen {
+    /// The position of a key equal to `k` among `keys`, or `None` after recording `k` as
+    /// the key at position `keys.len()`.
+    fn find_or_insert<'a>(
+        &mut self,
+        k: &Value,
+        keys: impl Fn(usize) -> &'a Value,
+        len: usize,
+    ) -> Option<usize> {
+        match simple_key(k) {
+            Some(sk) => match self.simple.get(&sk) {
+                Some(&i) => Some(i),
+                None => {
+                    self.simple.insert(sk, len);
+                    None
+                }
+            },
+            None => {
+                if let Some(&i) = self.other.iter().find(|&&i| keys(i) == k) {
+                    return Some(i);
+                }
+                self.other.push(len);
+                None
+            }
+        }
+    }
+}
+
+impl Brace {
+    fn add_pair(&mut self, k: Value, v: Value) {
+        let pairs = &self.pairs;
+        match self.seen.find_or_insert(&k, |i| &pairs[i].0, pairs.len()) {
+            Some(i) => self.pairs[i].1 = v,
+            None => self.pairs.push((k, v)),
+        }
+    }
+
+    fn add_member(&mut self, m: Value) {
+        let items = &self.items;
+        if self
+            .seen
+            .find_or_insert(&m, |i| &items[i], items.len())
+            .is_none()
+        {
+            self.items.push(m);
+        }
+    }
 }
 
 struct Parser<'a> {
@@ -466,6 +564,7 @@ impl Parser<'_> {
                             items: Vec::new(),
                             key: None,
                             dict: None,
+                            seen: Seen::default(),
                         }),
                     });
                     continue 'expect_value;
@@ -539,6 +638,12 @@ impl Parser<'_> {
                             if !items.is_empty() || *comma {
                                 items.push(value);
                                 value = Value::tuple(std::mem::take(items));
+                            } else if matches!(
+                                value,
+                                Value::Int(_) | Value::BigInt(_) | Value::Float(_)
+                            ) {
+                                // `(1)+2j`: the parentheses vanish, as in Python's AST.
+                                value = self.maybe_complex(value)?;
                             }
                         }
                         tok => return Err(unexpected(&self, &tok)),
@@ -551,11 +656,11 @@ impl Parser<'_> {
                         }
                         Tok::Punct(sep @ (b',' | b'}')) => {
                             if let Some(k) = br.key.take() {
-                                br.pairs.push((k, value));
+                                br.add_pair(k, value);
                             } else if br.dict == Some(true) {
                                 return Err(self.err(at, "expected ':'"));
                             } else {
-                                br.items.push(value);
+                                br.add_member(value);
                                 br.dict = Some(false);
                             }
                             if sep == b',' {
