@@ -171,7 +171,8 @@ fn compare_with_rust_values() {
     assert_eq!(Value::Int(3), 3.0);
     assert_eq!(Value::Bool(true), true);
     assert_eq!(Value::Int(1), true);
-    assert!("x" == Value::from("x"));
+    let x = Value::from("x");
+    assert!("x" == x);
     assert!(Value::None != 0i64);
 }
 
@@ -268,7 +269,7 @@ fn accessors() {
         "99999999999999999999"
     );
     assert_eq!(v.len(), Some(7));
-    assert_eq!(parse("()").is_empty(), true);
+    assert!(parse("()").is_empty());
     assert_eq!(parse("(1,)").as_tuple().map(<[Value]>::len), Some(1));
     assert_eq!(parse("{1}").as_slice().map(<[Value]>::len), Some(1));
     assert_eq!(

@@ -39,6 +39,9 @@ impl PartialEq for Value {
     }
 }
 
+/// 2**63, exactly.
+const TWO_63: f64 = (1u64 << 63) as f64;
+
 /// A number, as Python's numeric tower sees it.
 enum Num<'a> {
     Small(i64),
@@ -64,10 +67,7 @@ fn num_eq(a: Num<'_>, b: Num<'_>) -> bool {
         (Num::Small(i), Num::Big(b)) | (Num::Big(b), Num::Small(i)) => *b == BigInt::from(i),
         (Num::Small(i), Num::Float(x)) | (Num::Float(x), Num::Small(i)) => {
             // Exact: every integral float in [-2**63, 2**63) converts to i64 without loss.
-            x.is_finite()
-                && x.fract() == 0.0
-                && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&x)
-                && x as i64 == i
+            x.is_finite() && x.fract() == 0.0 && (-TWO_63..TWO_63).contains(&x) && x as i64 == i
         }
         (Num::Big(b), Num::Float(x)) | (Num::Float(x), Num::Big(b)) => {
             x.is_finite() && x.fract() == 0.0 && BigInt::from_f64(x).is_some_and(|y| y == *b)
@@ -287,7 +287,7 @@ mod tests {
         assert_ne!(Value::Float(f64::NAN), Value::Float(f64::NAN));
         let two64 = Value::int(BigInt::from(1u128 << 64));
         assert_eq!(two64, Value::Float(18446744073709551616.0));
-        assert_ne!(Value::Int(i64::MAX), Value::Float(9.223372036854775807e18));
-        assert_eq!(Value::Int(i64::MIN), Value::Float(-9.223372036854775808e18));
+        assert_ne!(Value::Int(i64::MAX), Value::Float(i64::MAX as f64));
+        assert_eq!(Value::Int(i64::MIN), Value::Float(i64::MIN as f64));
     }
 }
