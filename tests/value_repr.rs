@@ -176,6 +176,15 @@ fn display_and_parse_match_cpython() {
                                 e["repr"]
                             ));
                         }
+                        // The repr is itself a literal for the same value.
+                        match got.parse::<Value>() {
+                            Ok(back) if back == v => {}
+                            Ok(back) => failures.push(format!(
+                                "literal {src:?}: repr {got:?} parses back as {back}"
+                            )),
+                            Err(err) => failures
+                                .push(format!("literal {src:?}: repr {got:?} refused: {err}")),
+                        }
                     }
                     Err(err) => failures.push(format!("literal {src:?} refused: {err}")),
                 }
