@@ -182,6 +182,8 @@ fn display_and_parse_match_cpython() {
                             Ok(back) => failures.push(format!(
                                 "literal {src:?}: repr {got:?} parses back as {back}"
                             )),
+                            // `inf` and `nan` print as names, which are not literals.
+                            Err(_) if got.contains("inf") || got.contains("nan") => {}
                             Err(err) => failures
                                 .push(format!("literal {src:?}: repr {got:?} refused: {err}")),
                         }
