@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records CPython's repr of a catalogue of values into fixtures/reprs/reprs.json.
 
-Run with CPython 3.11 (`python3 python_interop/record_reprs.py`); tests/value_repr.rs
+Run with CPython 3.11 (`python3 python_interop/record_reprs.py [OUT]`); tests/value_repr.rs
 checks mpconn's `Display` (Python's repr) and `FromStr` (ast.literal_eval) against it.
 
 Each entry is a flat JSON object of strings:
@@ -164,7 +164,7 @@ for src in ["", "--1", "1+2", "1 2", "(,)", "[,]", "{1: 2, 3}", "{1, 2: 3}", "f'
         raise SystemExit("literal_eval accepted %r" % src)
 
 here = os.path.dirname(os.path.abspath(__file__))
-path = os.path.join(here, "..", "fixtures", "reprs", "reprs.json")
+path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "fixtures", "reprs", "reprs.json")
 with open(path, "w") as f:
     f.write("[\n")
     f.write(",\n".join(json.dumps(e, ensure_ascii=True, sort_keys=True) for e in entries))
