@@ -9,7 +9,13 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-const PAYLOADS: &[&str] = &["dicts_10k", "ints_1m", "bytes_100m", "strings_100k", "deep_100k"];
+const PAYLOADS: &[&str] = &[
+    "dicts_10k",
+    "ints_1m",
+    "bytes_100m",
+    "strings_100k",
+    "deep_100k",
+];
 
 fn payload_dir() -> PathBuf {
     std::env::var_os("MPCONN_BENCH_PAYLOADS")
@@ -28,7 +34,10 @@ fn codec(c: &mut Criterion) {
     for name in PAYLOADS {
         let path = dir.join(format!("{name}.pickle"));
         let Ok(data) = std::fs::read(&path) else {
-            eprintln!("skipping {name}: {} not found (run bench/payloads.py)", path.display());
+            eprintln!(
+                "skipping {name}: {} not found (run bench/payloads.py)",
+                path.display()
+            );
             continue;
         };
         group.throughput(Throughput::Bytes(data.len() as u64));
@@ -47,9 +56,13 @@ fn codec(c: &mut Criterion) {
         });
         match serde_pickle::value_from_slice(&data, serde_pickle::DeOptions::new()) {
             Ok(_) => {
-                group.bench_with_input(BenchmarkId::new("serde_pickle_loads", name), &data, |b, d| {
-                    b.iter(|| serde_pickle::value_from_slice(d, serde_pickle::DeOptions::new()))
-                });
+                group.bench_with_input(
+                    BenchmarkId::new("serde_pickle_loads", name),
+                    &data,
+                    |b, d| {
+                        b.iter(|| serde_pickle::value_from_slice(d, serde_pickle::DeOptions::new()))
+                    },
+                );
             }
             Err(e) => eprintln!("serde-pickle cannot decode {name}: {e}"),
         }
