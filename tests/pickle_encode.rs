@@ -1,0 +1,288 @@
+//! The encoder against CPython: byte-identical `pickle.dumps` output, and loads in every
+//! interpreter with identity and cycles kept.
+//!
+//! `fixtures/dumps/<X.Y>.json` holds what CPython X.Y's `pickle.dumps(value, protocol)`
+//! wrote for a catalogue of values, with a structural description of each value read back
+//! from CPython's own opcode stream (see `python_interop/record_dumps.py`). Each record is
+//! rebuilt as a [`Value`] (sharing the same `Arc`s where CPython's memo shares an object)
+//! and must encode to exactly CPython's bytes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use mpconn::pickle::{dumps_with, EncodeOptions};
+use mpconn::value::{Construct, Global, Object, PyStr};
+use mpconn::Value;
+use num_bigint::BigInt;
+use serde_json::Value as J;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dumps")
+}
+
+/// Undoes `packed_hex`: hex where "(XX*N)" stands for N bytes XX.
+fn unpack_hex(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len() / 2);
+    let mut i = 0;
+    let hex = |x: &[u8]| u8::from_str_radix(std::str::from_utf8(x).unwrap(), 16).unwrap();
+    while i < b.len() {
+        if b[i] == b'(' {
+            let end = i + s[i..].find(')').unwrap();
+            let byte = hex(&b[i + 1..i + 3]);
+            let n: usize = s[i + 4..end].parse().unwrap();
+            out.extend(std::iter::repeat(byte).take(n));
+            i = end + 1;
+        } else {
+            out.push(hex(&b[i..i + 2]));
+            i += 2;
+        }
+    }
+    out
+}
+
+/// Builds the [`Value`] a record describes; `ids` maps description ids to values built so
+/// far, so that `["ref", id]` shares the very same `Arc`.
+fn build(j: &J, ids: &mut HashMap<u64, Value>) -> Value {
+    if let Some(n) = j.as_i64() {
+        return Value::Int(n);
+    }
+    let a = j.as_array().expect("description is a list");
+    let tag = a[0].as_str().unwrap();
+    let id = || a[1].as_u64().unwrap();
+    let items = |x: &J, ids: &mut HashMap<u64, Value>| -> Vec<Value> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| build(i, ids))
+            .collect()
+    };
+    let pairs = |x: &J, ids: &mut HashMap<u64, Value>| -> Vec<(Value, Value)> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (build(&p[0], ids), build(&p[1], ids)))
+            .collect()
+    };
+    let v = match tag {
+        "none" => return Value::None,
+        "bool" => return Value::Bool(a[1].as_bool().unwrap()),
+        "int" => return Value::int(a[1].as_str().unwrap().parse::<BigInt>().unwrap()),
+        "float" => {
+            return Value::Float(f64::from_bits(
+                u64::from_str_radix(a[1].as_str().unwrap(), 16).unwrap(),
+            ))
+        }
+        "ref" => return ids[&id()].clone(),
+        "aref" => return Value::Ref(id() as u32),
+        "anchor" => return Value::Anchor(id() as u32, Box::new(build(&a[2], ids))),
+        "str" => Value::Str(PyStr::from(a[2].as_str().unwrap())),
+        "strx" => {
+            Value::Str(PyStr::from_surrogatepass(&unpack_hex(a[2].as_str().unwrap())).unwrap())
+        }
+        "strrep" => Value::Str(PyStr::from(
+            a[2].as_str()
+                .unwrap()
+                .repeat(a[3].as_u64().unwrap() as usize),
+        )),
+        "bytes" => Value::bytes(&unpack_hex(a[2].as_str().unwrap())),
+        "bytearray" => Value::ByteArray(Arc::new(unpack_hex(a[2].as_str().unwrap()))),
+        "list" => Value::list(items(&a[2], ids)),
+        "tuple" => Value::tuple(items(&a[2], ids)),
+        "set" => Value::set(items(&a[2], ids)),
+        "frozenset" => Value::frozenset(items(&a[2], ids)),
+        "dict" => Value::dict(pairs(&a[2], ids)),
+        "global" => {
+            let s = |v: Value| match v {
+                Value::Str(s) => s,
+                other => panic!("global part is not a str: {other:?}"),
+            };
+            let module = s(build(&a[2], ids));
+            let name = s(build(&a[3], ids));
+            Value::Global(Arc::new(Global { module, name }))
+        }
+        "object" => {
+            let construct = match a[2].as_str().unwrap() {
+                "Reduce" => Construct::Reduce,
+                "NewObj" => Construct::NewObj,
+                "NewObjEx" => Construct::NewObjEx,
+                other => panic!("construct {other}"),
+            };
+            let callable = build(&a[3], ids);
+            let args = items(&a[4], ids);
+            let kwargs = (!a[5].is_null()).then(|| build(&a[5], ids));
+            let state = (!a[6].is_null()).then(|| build(&a[6], ids));
+            let mut o = Object::reduce(callable, args);
+            o.construct = construct;
+            o.kwargs = kwargs;
+            o.state = state;
+            o.list_items = items(&a[7], ids);
+            o.dict_items = pairs(&a[8], ids);
+            Value::Object(Arc::new(o))
+        }
+        other => panic!("unknown description tag {other}"),
+    };
+    ids.insert(id(), v.clone());
+    v
+}
+
+/// Opcode-level hint for a mismatch: where the bytes part, and pickletools' view of both
+/// around there when python3 is at hand.
+fn diff_hint(ours: &[u8], theirs: &[u8]) -> String {
+    let at = ours
+        .iter()
+        .zip(theirs)
+        .position(|(a, b)| a != b)
+        .unwrap_or(ours.len().min(theirs.len()));
+    let lo = at.saturating_sub(24);
+    let win = |b: &[u8]| {
+        b[lo.min(b.len())..(at + 24).min(b.len())]
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let mut s = format!(
+        "first difference at byte {at} (lengths ours {} / CPython {})\n  ours    [{lo}..]: {}\n  CPython [{lo}..]: {}\n",
+        ours.len(),
+        theirs.len(),
+        win(ours),
+        win(theirs)
+    );
+    for (who, data) in [("ours", ours), ("CPython", theirs)] {
+        let script = format!(
+            "import pickletools,sys\nd=bytes.fromhex(sys.stdin.read())\nfor op,arg,pos in pickletools.genops(d):\n    if {lo}-40 <= pos <= {at}+40: print(pos, op.name, repr(arg)[:40])"
+        );
+        if let Ok(out) = run_python("python3", &script, &hex(data)) {
+            s.push_str(&format!("  {who} opcodes near there:\n{out}"));
+        }
+    }
+    s
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn run_python(python: &str, script: &str, stdin: &str) -> std::io::Result<String> {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(stdin.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct Record {
+    literal: String,
+    protocol: u8,
+    pickle: Vec<u8>,
+    value: J,
+}
+
+fn load_fixture(version: &str) -> Vec<Record> {
+    let path = fixtures_dir().join(format!("{version}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let j: J = serde_json::from_str(&text).unwrap();
+    j["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| Record {
+            literal: r["literal"].as_str().unwrap().to_owned(),
+            protocol: r["protocol"].as_u64().unwrap() as u8,
+            pickle: unpack_hex(r["pickle"].as_str().unwrap()),
+            value: r["value"].clone(),
+        })
+        .collect()
+}
+
+/// Encodes every record of one interpreter's fixture and compares with CPython's bytes.
+/// `known` lists (literal, protocol) pairs where that interpreter deliberately differs from
+/// 3.8–3.14 (what we write); they must then equal the 3.11 bytes.
+fn check_version(version: &str) {
+    let records = load_fixture(version);
+    let baseline: HashMap<(String, u8), Vec<u8>> = load_fixture("3.11")
+        .into_iter()
+        .map(|r| ((r.literal, r.protocol), r.pickle))
+        .collect();
+    assert!(records.len() > 400, "catalogue unexpectedly small");
+    let mut failures = Vec::new();
+    let mut known = Vec::new();
+    for r in &records {
+        let value = build(&r.value, &mut HashMap::new());
+        let ours = match dumps_with(&value, &EncodeOptions::protocol(r.protocol)) {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push(format!(
+                    "{} (protocol {}): encode error {e}",
+                    r.literal, r.protocol
+                ));
+                continue;
+            }
+        };
+        if ours == r.pickle {
+            continue;
+        }
+        if baseline.get(&(r.literal.clone(), r.protocol)) == Some(&ours) {
+            known.push(format!("{} (protocol {})", r.literal, r.protocol));
+            continue;
+        }
+        failures.push(format!(
+            "{} (protocol {}):\n{}",
+            r.literal,
+            r.protocol,
+            diff_hint(&ours, &r.pickle)
+        ));
+    }
+    if !known.is_empty() {
+        eprintln!(
+            "CPython {version} differs from 3.8-3.14 (we write the older form) for {} records: {:?}",
+            known.len(),
+            known
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "CPython {version}: {} of {} records differ:\n{}",
+        failures.len(),
+        records.len(),
+        failures
+            .iter()
+            .take(6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn encodes_byte_identical_to_cpython_3_11() {
+    check_version("3.11");
+}
+
+#[test]
+fn encodes_byte_identical_to_cpython_3_13() {
+    check_version("3.13");
+}
+
+#[test]
+fn encodes_byte_identical_to_cpython_3_14() {
+    check_version("3.14");
+}
+
+#[test]
+fn encodes_like_cpython_3_15_except_its_new_list_batching() {
+    check_version("3.15");
+}
