@@ -40,6 +40,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use num_bigint::BigInt;
 
@@ -132,6 +133,12 @@ pub(crate) fn encode(v: &Value, o: &EncodeOptions, out: &mut Vec<u8>) -> Result<
     Ok(())
 }
 
+#[cold]
+fn too_deep() -> PickleError {
+    unencodable(format!("nesting deeper than {MAX_DEPTH}"))
+}
+
+#[cold]
 fn unencodable(msg: impl Into<String>) -> PickleError {
     PickleError::new(0, PickleErrorKind::Unencodable(msg.into()))
 }
@@ -155,17 +162,6 @@ struct Encoder<'o, 'v> {
     memo_len: u32,
     anchors: Vec<AnchorSlot<'v>>,
     depth: usize,
-}
-
-/// What kind of sequence the `*_items` helpers are filling.
-#[derive(Clone, Copy)]
-enum Seq {
-    /// An exact `list` (`batch_list_exact`).
-    List,
-    /// A `set` (protocol 4+ `ADDITEMS`).
-    Set,
-    /// Items of an object (`batch_list` on an iterator).
-    ObjectList,
 }
 
 impl<'v> Encoder<'_, 'v> {
@@ -271,23 +267,17 @@ impl<'v> Encoder<'_, 'v> {
 
     // ----- save ---------------------------------------------------------------------
 
+    /// Writes one value (`save` in `_pickle.c`). Kept small: every nesting level of the
+    /// value costs one `save` frame plus one container frame on the stack.
     fn save(&mut self, v: &'v Value) -> Result<(), PickleError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(unencodable(format!("nesting deeper than {MAX_DEPTH}")));
+        if self.depth >= MAX_DEPTH {
+            return Err(too_deep());
         }
         self.opcode_boundary();
-        let r = self.save_inner(v);
-        self.depth -= 1;
-        r
-    }
-
-    fn save_inner(&mut self, v: &'v Value) -> Result<(), PickleError> {
         match v {
             Value::None => self.op(op::NONE),
             Value::Bool(b) => self.op(if *b { op::NEWTRUE } else { op::NEWFALSE }),
             Value::Int(i) => self.save_i64(*i),
-            Value::BigInt(n) => self.save_bigint(n)?,
             Value::Float(f) => self.op_with(op::BINFLOAT, &f.to_be_bytes()),
             Value::Str(s) => {
                 let key = str_key(s.as_bytes());
@@ -296,90 +286,62 @@ impl<'v> Encoder<'_, 'v> {
                     self.memo_put(Some(key));
                 }
             }
+            _ => {
+                self.depth += 1;
+                let r = self.save_compound(v);
+                self.depth -= 1;
+                r?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything but the commonest scalars (keeps [`Encoder::save`]'s frame small).
+    fn save_compound(&mut self, v: &'v Value) -> Result<(), PickleError> {
+        match v {
+            Value::BigInt(n) => self.save_bigint(n),
             Value::Bytes(b) => {
                 let key = b.as_ptr() as usize | TAG_BYTES;
-                if !self.memo_get(key) {
-                    self.save_bytes(b, Some(key))?;
+                if self.memo_get(key) {
+                    return Ok(());
                 }
+                self.save_bytes(b, Some(key))
             }
             Value::ByteArray(b) => {
-                let key = std::sync::Arc::as_ptr(b) as usize;
-                if !self.memo_get(key) {
-                    self.save_bytearray(b, key)?;
+                let key = Arc::as_ptr(b) as usize;
+                if self.memo_get(key) {
+                    return Ok(());
                 }
+                self.save_bytearray(b, key)
             }
-            Value::List(items) => {
-                let key = std::sync::Arc::as_ptr(items) as usize;
-                if !self.memo_get(key) {
-                    self.op(op::EMPTY_LIST);
-                    self.memo_put(Some(key));
-                    self.batch_items(items, Seq::List)?;
-                }
-            }
+            Value::List(items) => self.save_list(items),
             Value::Tuple(items) => {
                 if items.is_empty() {
                     self.op(op::EMPTY_TUPLE);
-                } else {
-                    let key = std::sync::Arc::as_ptr(items) as usize;
-                    if !self.memo_get(key) {
-                        self.save_tuple(items, Some(key))?;
-                    }
+                    return Ok(());
                 }
-            }
-            Value::Dict(pairs) => {
-                let key = std::sync::Arc::as_ptr(pairs) as usize;
-                if !self.memo_get(key) {
-                    self.op(op::EMPTY_DICT);
-                    self.memo_put(Some(key));
-                    self.batch_dict_exact(pairs)?;
+                let key = Arc::as_ptr(items) as usize;
+                if self.memo_get(key) {
+                    return Ok(());
                 }
+                self.save_tuple(items, Some(key))
             }
-            Value::Set(items) => {
-                let key = std::sync::Arc::as_ptr(items) as usize;
-                if !self.memo_get(key) {
-                    if self.proto < 4 {
-                        self.save_set_reduce(KEY_SET, "set", items, key)?;
-                    } else {
-                        self.op(op::EMPTY_SET);
-                        self.memo_put(Some(key));
-                        if !items.is_empty() {
-                            self.batch_items(items, Seq::Set)?;
-                        }
-                    }
-                }
-            }
-            Value::FrozenSet(items) => {
-                let key = std::sync::Arc::as_ptr(items) as usize;
-                if !self.memo_get(key) {
-                    if self.proto < 4 {
-                        self.save_set_reduce(KEY_FROZENSET, "frozenset", items, key)?;
-                    } else {
-                        self.op(op::MARK);
-                        for item in items.iter() {
-                            self.save(item)?;
-                        }
-                        // Reached again through its own items: drop them, fetch the memo.
-                        if self.memo.contains_key(&key) {
-                            self.op(op::POP_MARK);
-                            self.memo_get(key);
-                        } else {
-                            self.op(op::FROZENSET);
-                            self.memo_put(Some(key));
-                        }
-                    }
-                }
-            }
+            Value::Dict(pairs) => self.save_dict(pairs),
+            Value::Set(items) => self.save_set(items),
+            Value::FrozenSet(items) => self.save_frozenset(items),
             Value::Global(g) => {
-                let key = std::sync::Arc::as_ptr(g) as usize;
-                if !self.memo_get(key) {
-                    self.save_global(g, Some(key))?;
+                let key = Arc::as_ptr(g) as usize;
+                if self.memo_get(key) {
+                    return Ok(());
                 }
+                self.save_global(g, Some(key))
             }
             Value::Object(o) => {
-                let key = std::sync::Arc::as_ptr(o) as usize;
-                if !self.memo_get(key) {
-                    self.save_object(o, key)?;
+                let key = Arc::as_ptr(o) as usize;
+                if self.memo_get(key) {
+                    return Ok(());
                 }
+                self.save_object(o, key)
             }
             Value::Anchor(id, inner) => {
                 self.anchors.push(AnchorSlot {
@@ -389,30 +351,109 @@ impl<'v> Encoder<'_, 'v> {
                 });
                 let r = self.save(inner);
                 self.anchors.pop();
-                r?;
+                r
             }
-            Value::Ref(id) => {
-                let Some(pos) = self.anchors.iter().rposition(|a| a.id == *id) else {
-                    return Err(unencodable(format!(
-                        "Ref({id}) outside any Anchor({id}, ..)"
-                    )));
-                };
-                if self.anchors[pos].reentered {
-                    // The anchored object is neither in the memo nor finishable: an object
-                    // whose own constructor arguments contain it. CPython cannot pickle
-                    // this either (it recurses until RecursionError).
-                    return Err(unencodable(format!(
-                        "Anchor({id}) is needed to build itself (a cycle through constructor arguments)"
-                    )));
-                }
-                let target = self.anchors[pos].target;
-                self.anchors[pos].reentered = true;
-                let r = self.save(target);
-                self.anchors[pos].reentered = false;
-                r?;
+            Value::Ref(id) => self.save_ref(*id),
+            // Handled in `save`.
+            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => {
+                unreachable!("scalar passed to save_compound")
             }
         }
+    }
+
+    fn save_list(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+        let key = Arc::as_ptr(items) as usize;
+        if self.memo_get(key) {
+            return Ok(());
+        }
+        self.op(op::EMPTY_LIST);
+        self.memo_put(Some(key));
+        self.batch_list_exact(items)
+    }
+
+    fn save_dict(&mut self, pairs: &'v Arc<Vec<(Value, Value)>>) -> Result<(), PickleError> {
+        let key = Arc::as_ptr(pairs) as usize;
+        if self.memo_get(key) {
+            return Ok(());
+        }
+        self.op(op::EMPTY_DICT);
+        self.memo_put(Some(key));
+        self.batch_dict_exact(pairs)
+    }
+
+    fn save_set(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+        let key = Arc::as_ptr(items) as usize;
+        if self.memo_get(key) {
+            return Ok(());
+        }
+        if self.proto < 4 {
+            return self.save_set_reduce(KEY_SET, "set", items, key);
+        }
+        self.op(op::EMPTY_SET);
+        self.memo_put(Some(key));
+        if items.is_empty() {
+            return Ok(());
+        }
+        // do { MARK; up to BATCH items; ADDITEMS } while the batch was full.
+        let mut rest = &items[..];
+        loop {
+            let take = rest.len().min(BATCH);
+            self.op(op::MARK);
+            for item in &rest[..take] {
+                self.save(item)?;
+            }
+            self.op(op::ADDITEMS);
+            rest = &rest[take..];
+            if take < BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    fn save_frozenset(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+        let key = Arc::as_ptr(items) as usize;
+        if self.memo_get(key) {
+            return Ok(());
+        }
+        if self.proto < 4 {
+            return self.save_set_reduce(KEY_FROZENSET, "frozenset", items, key);
+        }
+        self.op(op::MARK);
+        for item in items.iter() {
+            self.save(item)?;
+        }
+        if self.memo.contains_key(&key) {
+            // Reached again through its own items: drop them, fetch the memo.
+            self.op(op::POP_MARK);
+            self.memo_get(key);
+        } else {
+            self.op(op::FROZENSET);
+            self.memo_put(Some(key));
+        }
         Ok(())
+    }
+
+    /// A `Ref` to an enclosing anchor: a memo `GET` when the anchored object is already
+    /// memoized; otherwise (a tuple still collecting its items) the object is written in
+    /// full, as CPython does, and the outer copy is discarded later.
+    fn save_ref(&mut self, id: u32) -> Result<(), PickleError> {
+        let Some(pos) = self.anchors.iter().rposition(|a| a.id == id) else {
+            return Err(unencodable(format!(
+                "Ref({id}) outside any Anchor({id}, ..)"
+            )));
+        };
+        if self.anchors[pos].reentered {
+            // Neither in the memo nor finishable: an object whose own constructor
+            // arguments contain it. CPython cannot pickle this either (RecursionError).
+            return Err(unencodable(format!(
+                "Anchor({id}) is needed to build itself (a cycle through constructor arguments)"
+            )));
+        }
+        let target = self.anchors[pos].target;
+        self.anchors[pos].reentered = true;
+        let r = self.save(target);
+        self.anchors[pos].reentered = false;
+        r
     }
 
     fn save_i64(&mut self, i: i64) {
@@ -588,7 +629,7 @@ impl<'v> Encoder<'_, 'v> {
         self.save_synthetic_global(gkey, "builtins", name)?;
         self.op(op::EMPTY_LIST);
         self.memo_put(None);
-        self.batch_items(items, Seq::List)?;
+        self.batch_list_exact(items)?;
         self.op(op::TUPLE1);
         self.memo_put(None);
         self.op(op::REDUCE);
@@ -639,56 +680,37 @@ impl<'v> Encoder<'_, 'v> {
         }
     }
 
-    /// Items of a list, set or object in batches (`batch_list_exact`, `save_set`,
-    /// `batch_list`).
-    fn batch_items(&mut self, items: &'v [Value], seq: Seq) -> Result<(), PickleError> {
-        let (single, many) = match seq {
-            Seq::List | Seq::ObjectList => (op::APPEND, op::APPENDS),
-            Seq::Set => (0, op::ADDITEMS),
-        };
-        match seq {
-            Seq::List | Seq::ObjectList if items.len() == 1 => {
-                self.save(&items[0])?;
-                self.op(single);
+    /// Items of an exact list (`batch_list_exact`): one item → `APPEND`, otherwise
+    /// `MARK … APPENDS` per 1000.
+    fn batch_list_exact(&mut self, items: &'v [Value]) -> Result<(), PickleError> {
+        if items.len() == 1 {
+            self.save(&items[0])?;
+            self.op(op::APPEND);
+            return Ok(());
+        }
+        for chunk in items.chunks(BATCH) {
+            self.op(op::MARK);
+            for item in chunk {
+                self.save(item)?;
             }
-            Seq::List => {
-                for chunk in items.chunks(BATCH) {
-                    self.op(op::MARK);
-                    for item in chunk {
-                        self.save(item)?;
-                    }
-                    self.op(many);
+            self.op(op::APPENDS);
+        }
+        Ok(())
+    }
+
+    /// Items appended to an object (`batch_list` over an iterator): a batch of one is
+    /// `APPEND`.
+    fn batch_list_items(&mut self, items: &'v [Value]) -> Result<(), PickleError> {
+        for chunk in items.chunks(BATCH) {
+            if chunk.len() == 1 {
+                self.save(&chunk[0])?;
+                self.op(op::APPEND);
+            } else {
+                self.op(op::MARK);
+                for item in chunk {
+                    self.save(item)?;
                 }
-            }
-            Seq::ObjectList => {
-                for chunk in items.chunks(BATCH) {
-                    if chunk.len() == 1 {
-                        self.save(&chunk[0])?;
-                        self.op(single);
-                    } else {
-                        self.op(op::MARK);
-                        for item in chunk {
-                            self.save(item)?;
-                        }
-                        self.op(many);
-                    }
-                }
-            }
-            Seq::Set => {
-                // do { MARK; up to BATCH items; ADDITEMS } while the batch was full.
-                let mut rest = items;
-                loop {
-                    let take = rest.len().min(BATCH);
-                    self.op(op::MARK);
-                    for item in &rest[..take] {
-                        self.save(item)?;
-                    }
-                    self.op(many);
-                    rest = &rest[take..];
-                    if take < BATCH {
-                        break;
-                    }
-                }
+                self.op(op::APPENDS);
             }
         }
         Ok(())
@@ -883,7 +905,7 @@ impl<'v> Encoder<'_, 'v> {
         }
         self.memo_put(Some(key));
         if !o.list_items.is_empty() {
-            self.batch_items(&o.list_items, Seq::ObjectList)?;
+            self.batch_list_items(&o.list_items)?;
         }
         if !o.dict_items.is_empty() {
             self.batch_dict_items(&o.dict_items)?;
