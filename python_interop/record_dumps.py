@@ -70,6 +70,10 @@ CATALOGUE = [
     "['x' * 50 + str(i) for i in range(100)]", "['y' * 1000] * 100",
     "[[i] for i in range(300)]", "[(i, str(i)) for i in range(300)]",
     "{str(i): [i, float(i)] for i in range(300)}",
+    # tests/serde_typed.rs: the dict `to_value` makes of its `Job` struct (field order).
+    "{'id': 7, 'name': 'job', 'tags': ['red', 'blue'], 'ratio': 0.5, 'parent': None, "
+    "'payload': b'\\x00\\x01', 'point': (1, -2), 'kind': 'Fast', 'big': 2**64, "
+    "'mode': {'Retry': 3}}",
 ]
 
 # Values big enough to cross the 64 KiB frame target: only protocols 4 and 5 frame, so
@@ -332,8 +336,10 @@ def main():
                             "value": desc})
     path = os.path.join(out_dir, ver + ".json")
     with open(path, "w") as f:
-        json.dump({"python": sys.version.split()[0], "records": records}, f, separators=(",", ":"))
-        f.write("\n")
+        # One record a line, so that re-recording gives readable diffs.
+        f.write('{"python": %s, "records": [\n' % json.dumps(sys.version.split()[0]))
+        f.write(",\n".join(json.dumps(r, separators=(",", ":")) for r in records))
+        f.write("\n]}\n")
     print("wrote %d records to %s" % (len(records), path))
 
 
