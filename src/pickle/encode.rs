@@ -183,7 +183,9 @@ impl<'v> Encoder<'_, 'v> {
     }
 
     #[inline]
-    fn op_with(&mut self, code: u8, arg: &[u8]) {
+    /// An opcode with a fixed-size argument (`N` is a constant, so the copy is inlined
+    /// rather than a `memcpy` call: this is the hottest path of the encoder).
+    fn op_with<const N: usize>(&mut self, code: u8, arg: &[u8; N]) {
         self.reserve_frame();
         self.out.push(code);
         self.out.extend_from_slice(arg);
@@ -216,7 +218,7 @@ impl<'v> Encoder<'_, 'v> {
 
     /// An opcode with a length header and a payload; payloads of 64 KiB or more go
     /// outside any frame (`_Pickler_write_bytes`).
-    fn write_payload(&mut self, header: &[u8], data: &[u8]) {
+    fn write_payload<const N: usize>(&mut self, header: &[u8; N], data: &[u8]) {
         if data.len() >= FRAME_TARGET {
             self.commit_frame();
             let framing = std::mem::replace(&mut self.framing, false);
@@ -249,16 +251,58 @@ impl<'v> Encoder<'_, 'v> {
         }
     }
 
+    /// True when nothing but the one place we are reading holds this list or dict, so no
+    /// later lookup can ask for it: its memo opcode is still written (CPython's indices),
+    /// but the table entry is skipped, which saves most of the hashing on typical data.
+    /// Not used under an [`Value::Anchor`], where a `Ref` reaches the container by id, not
+    /// by a second `Arc`. (The value is borrowed for the whole encoding, so the tree cannot
+    /// gain a second handle meanwhile.)
+    #[inline]
+    fn is_unshared<T>(&self, a: &Arc<T>) -> bool {
+        self.anchors.is_empty() && Arc::strong_count(a) == 1 && Arc::weak_count(a) == 0
+    }
+
+    /// One hash lookup for the common case: writes a `GET` and returns true when `key` is
+    /// in the memo; otherwise records `key` under the next index and returns false, and
+    /// the caller must write the object and then [`Encoder::memo_put_claimed`] with no
+    /// other memo entry in between.
+    #[inline]
+    fn memo_claim(&mut self, key: usize) -> bool {
+        use std::collections::hash_map::Entry;
+        match self.memo.entry(key) {
+            Entry::Occupied(e) => {
+                let idx = *e.get();
+                self.write_get(idx);
+                true
+            }
+            Entry::Vacant(e) => {
+                e.insert(self.memo_len);
+                false
+            }
+        }
+    }
+
+    /// The memo write for an index taken by [`Encoder::memo_claim`].
+    #[inline]
+    fn memo_put_claimed(&mut self) {
+        self.memo_put(None);
+    }
+
+    #[inline]
+    fn write_get(&mut self, idx: u32) {
+        if idx < 256 {
+            self.op_with(op::BINGET, &[idx as u8]);
+        } else {
+            self.op_with(op::LONG_BINGET, &idx.to_le_bytes());
+        }
+    }
+
     /// Writes a `GET` of `key` when it is in the memo; true if so.
     #[inline]
     fn memo_get(&mut self, key: usize) -> bool {
         match self.memo.get(&key) {
             Some(&idx) => {
-                if idx < 256 {
-                    self.op_with(op::BINGET, &[idx as u8]);
-                } else {
-                    self.op_with(op::LONG_BINGET, &idx.to_le_bytes());
-                }
+                self.write_get(idx);
                 true
             }
             None => false,
@@ -280,10 +324,9 @@ impl<'v> Encoder<'_, 'v> {
             Value::Int(i) => self.save_i64(*i),
             Value::Float(f) => self.op_with(op::BINFLOAT, &f.to_be_bytes()),
             Value::Str(s) => {
-                let key = str_key(s.as_bytes());
-                if !self.memo_get(key) {
+                if !self.memo_claim(str_key(s.as_bytes())) {
                     self.save_str_bytes(s.as_bytes())?;
-                    self.memo_put(Some(key));
+                    self.memo_put_claimed();
                 }
             }
             _ => {
@@ -362,22 +405,30 @@ impl<'v> Encoder<'_, 'v> {
     }
 
     fn save_list(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
-        let key = Arc::as_ptr(items) as usize;
-        if self.memo_get(key) {
-            return Ok(());
+        if self.is_unshared(items) {
+            self.op(op::EMPTY_LIST);
+            self.memo_put(None);
+        } else {
+            if self.memo_claim(Arc::as_ptr(items) as usize) {
+                return Ok(());
+            }
+            self.op(op::EMPTY_LIST);
+            self.memo_put_claimed();
         }
-        self.op(op::EMPTY_LIST);
-        self.memo_put(Some(key));
         self.batch_list_exact(items)
     }
 
     fn save_dict(&mut self, pairs: &'v Arc<Vec<(Value, Value)>>) -> Result<(), PickleError> {
-        let key = Arc::as_ptr(pairs) as usize;
-        if self.memo_get(key) {
-            return Ok(());
+        if self.is_unshared(pairs) {
+            self.op(op::EMPTY_DICT);
+            self.memo_put(None);
+        } else {
+            if self.memo_claim(Arc::as_ptr(pairs) as usize) {
+                return Ok(());
+            }
+            self.op(op::EMPTY_DICT);
+            self.memo_put_claimed();
         }
-        self.op(op::EMPTY_DICT);
-        self.memo_put(Some(key));
         self.batch_dict_exact(pairs)
     }
 
@@ -476,10 +527,10 @@ impl<'v> Encoder<'_, 'v> {
                     break;
                 }
             }
-            self.reserve_frame();
-            self.out.push(op::LONG1);
-            self.out.push(n as u8);
-            self.out.extend_from_slice(&bytes[..n]);
+            // Fixed-size writes, then cut back: cheaper than a variable-length copy.
+            self.op_with(op::LONG1, &[n as u8]);
+            self.out.extend_from_slice(&bytes);
+            self.out.truncate(self.out.len() - (8 - n));
         }
     }
 
@@ -770,10 +821,9 @@ impl<'v> Encoder<'_, 'v> {
             for s in [&g.module, &g.name] {
                 // Each string is a `save` of its own in CPython: boundary first.
                 self.opcode_boundary();
-                let skey = str_key(s.as_bytes());
-                if !self.memo_get(skey) {
+                if !self.memo_claim(str_key(s.as_bytes())) {
                     self.save_str_bytes(s.as_bytes())?;
-                    self.memo_put(Some(skey));
+                    self.memo_put_claimed();
                 }
             }
             self.op(op::STACK_GLOBAL);
