@@ -31,6 +31,12 @@ import struct
 import sys
 import _compat_pickle
 
+# Modules the catalogue's expressions use.
+import argparse  # noqa: F401
+import collections  # noqa: F401
+import datetime  # noqa: F401
+import decimal  # noqa: F401
+
 
 def _crossing_list(first_len, n=1000, item_len=60):
     # A list whose first item is long, so that the 64 KiB frame boundary falls near the end
@@ -70,6 +76,13 @@ CATALOGUE = [
     "['x' * 50 + str(i) for i in range(100)]", "['y' * 1000] * 100",
     "[[i] for i in range(300)]", "[(i, str(i)) for i in range(300)]",
     "{str(i): [i, float(i)] for i in range(300)}",
+    # Objects (REDUCE / NEWOBJ / BUILD / items on objects).
+    "datetime.datetime(2024, 1, 2, 3, 4, 5, 7)", "datetime.date(2024, 1, 2)",
+    "datetime.timedelta(days=1, seconds=2)", "decimal.Decimal('1.5')", "complex(1.5, 2)",
+    "collections.OrderedDict([('a', 1)])", "collections.OrderedDict([(i, i) for i in range(1001)])",
+    "collections.deque(range(2001))", "argparse.Namespace(a=1, b=[2])", "range(1, 10, 2)",
+    "slice(1, 2, None)", "[datetime.date(2024, 1, 2)] * 2",
+    "collections.defaultdict(list, {'k': [1]})", "ValueError('bad', 3)",
     # tests/serde_typed.rs: the dict `to_value` makes of its `Job` struct (field order).
     "{'id': 7, 'name': 'job', 'tags': ['red', 'blue'], 'ratio': 0.5, 'parent': None, "
     "'payload': b'\\x00\\x01', 'point': (1, -2), 'kind': 'Fast', 'big': 2**64, "
