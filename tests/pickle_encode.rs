@@ -327,6 +327,13 @@ fn round_trip_cases() -> Vec<(Value, &'static str)> {
     let mut deque = Object::reduce(Value::global("collections", "deque"), vec![]);
     deque.list_items = (0..1001).map(Value::Int).collect();
     let big = Value::int(BigInt::from(1) << 200u32);
+    let mut selfish = Object::reduce(Value::global("argparse", "Namespace"), vec![]);
+    selfish.construct = Construct::NewObj;
+    selfish.state = Some(Value::dict(vec![(s("me"), Value::Ref(5))]));
+    let selfish = Value::Anchor(5, Box::new(Value::Object(Arc::new(selfish))));
+    let mut odict_cycle = Object::reduce(Value::global("collections", "OrderedDict"), vec![]);
+    odict_cycle.dict_items = vec![(s("me"), Value::Ref(6))];
+    let odict_cycle = Value::Anchor(6, Box::new(Value::Object(Arc::new(odict_cycle))));
     vec![
         (Value::list(vec![shared_list.clone(), shared_list]), "v == [[1], [1]] and v[0] is v[1]"),
         (
@@ -353,6 +360,8 @@ fn round_trip_cases() -> Vec<(Value, &'static str)> {
         ),
         (Value::Object(Arc::new(namespace)), "type(v).__name__ == 'Namespace' and v.a == 1"),
         (Value::Object(Arc::new(newobj_ex)), "type(v) is object"),
+        (selfish, "type(v).__name__ == 'Namespace' and v.me is v"),
+        (odict_cycle, "type(v).__name__ == 'OrderedDict' and v['me'] is v"),
         (Value::Object(Arc::new(deque)), "type(v).__name__ == 'deque' and list(v) == list(range(1001))"),
         (
             Value::Object(Arc::new(Object::reduce(
