@@ -52,7 +52,7 @@ use num_bigint::BigInt;
 
 use super::opcodes as op;
 use super::{EncodeOptions, PickleError, PickleErrorKind};
-use crate::value::{Construct, Global, Object, Value};
+use crate::value::{Construct, Global, Items, Object, Pairs, Value};
 
 /// Items per `APPENDS` / `SETITEMS` / `ADDITEMS` group (`BATCHSIZE` in `_pickle.c`).
 const BATCH: usize = 1000;
@@ -439,7 +439,7 @@ impl<'v> Encoder<'_, 'v> {
         }
     }
 
-    fn save_list(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+    fn save_list(&mut self, items: &'v Arc<Items>) -> Result<(), PickleError> {
         if self.is_unshared(items) {
             self.op(op::EMPTY_LIST);
             self.memo_put(None);
@@ -453,7 +453,7 @@ impl<'v> Encoder<'_, 'v> {
         self.batch_list_exact(items)
     }
 
-    fn save_dict(&mut self, pairs: &'v Arc<Vec<(Value, Value)>>) -> Result<(), PickleError> {
+    fn save_dict(&mut self, pairs: &'v Arc<Pairs>) -> Result<(), PickleError> {
         if self.is_unshared(pairs) {
             self.op(op::EMPTY_DICT);
             self.memo_put(None);
@@ -467,7 +467,7 @@ impl<'v> Encoder<'_, 'v> {
         self.batch_dict_exact(pairs)
     }
 
-    fn save_set(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+    fn save_set(&mut self, items: &'v Arc<Items>) -> Result<(), PickleError> {
         let key = Arc::as_ptr(items) as usize;
         if self.memo_get(key) {
             return Ok(());
@@ -496,7 +496,7 @@ impl<'v> Encoder<'_, 'v> {
         }
     }
 
-    fn save_frozenset(&mut self, items: &'v Arc<Vec<Value>>) -> Result<(), PickleError> {
+    fn save_frozenset(&mut self, items: &'v Arc<Items>) -> Result<(), PickleError> {
         let key = Arc::as_ptr(items) as usize;
         if self.memo_get(key) {
             return Ok(());

@@ -18,7 +18,6 @@
 //! | enum: other variants | `{'Variant': value}` (externally tagged) |
 
 use std::fmt;
-use std::sync::Arc;
 
 use num_bigint::BigInt;
 use serde::ser::{self, Serialize};
@@ -319,7 +318,7 @@ impl MapBuilder {
         Ok(())
     }
     fn finish(self) -> R {
-        let dict = Value::Dict(Arc::new(self.pairs));
+        let dict = Value::dict(self.pairs);
         Ok(match self.variant {
             Some(name) => tagged(name, dict),
             None => dict,
