@@ -217,7 +217,9 @@ LEAF_TYPES = (type(None), bool, int, float, str, bytes, bytearray, type,
 def shape(value):
     """Identity structure: containers (exact list/tuple/dict/set/frozenset, empty tuple
     excepted) are numbered in depth-first order: ``L0(...)``; a container met again is
-    ``@n``; a leaf is ``.``; any other object is ``o``. Dict children: key, value."""
+    ``@n``; a leaf (scalars, bytearray, classes, functions, Ellipsis, NotImplemented: what
+    pickles as a value or a global) is ``.``; any other object is ``o``. Dict children:
+    key, value."""
     seen = {}
     out = []
     stack = [value]
@@ -228,7 +230,8 @@ def shape(value):
             continue
         tag = CONTAINER_TAGS.get(type(v))
         if tag is None or (type(v) is tuple and len(v) == 0):
-            out.append("." if isinstance(v, LEAF_TYPES) or v is None else "o")
+            leaf = isinstance(v, LEAF_TYPES) or v is None or v is ... or v is NotImplemented
+            out.append("." if leaf else "o")
             continue
         if id(v) in seen:
             out.append(f"@{seen[id(v)]}")
