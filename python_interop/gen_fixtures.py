@@ -229,8 +229,12 @@ def shape(value):
             out.append(v[1])
             continue
         tag = CONTAINER_TAGS.get(type(v))
-        if tag is None or (type(v) is tuple and len(v) == 0):
+        if tag is None or v == ():
             leaf = isinstance(v, LEAF_TYPES) or v is None or v is ... or v is NotImplemented
+            if v == ():
+                leaf = True
+            if any(v is t for t in REDUCED_TYPES):  # pickled as REDUCE(type, (singleton,))
+                leaf = False
             out.append("." if leaf else "o")
             continue
         if id(v) in seen:
@@ -251,9 +255,12 @@ def shape(value):
 
 
 _MARK = object()
+REDUCED_TYPES = (type(None), type(...), type(NotImplemented))
 
 
 def type_name(value):
+    if any(value is t for t in REDUCED_TYPES):
+        return "reduced type"
     t = type(value)
     if t.__module__ == "builtins":
         return t.__qualname__

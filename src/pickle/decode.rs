@@ -597,9 +597,7 @@ impl<'a> Decoder<'a> {
                     let args = self.tuple_items(&args, "REDUCE")?;
                     let v = match self.normalize(&callable, &args)? {
                         Some(v) => v,
-                        None => {
-                            self.new_node(object(Construct::Reduce, callable, args, None))?
-                        }
+                        None => self.new_node(object(Construct::Reduce, callable, args, None))?,
                     };
                     self.stack.push(v);
                 }
@@ -843,7 +841,12 @@ impl<'a> Decoder<'a> {
     }
 }
 
-fn object(construct: Construct, callable: Value, args: Vec<Value>, kwargs: Option<Value>) -> NodeData {
+fn object(
+    construct: Construct,
+    callable: Value,
+    args: Vec<Value>,
+    kwargs: Option<Value>,
+) -> NodeData {
     NodeData::Object(Box::new(Object {
         construct,
         callable,
@@ -870,7 +873,10 @@ fn long_le(b: &[u8]) -> Value {
 }
 
 fn is_latin1_name(enc: &PyStr) -> bool {
-    matches!(enc.as_str(), Some("latin1" | "latin-1" | "latin_1" | "iso-8859-1" | "iso8859-1"))
+    matches!(
+        enc.as_str(),
+        Some("latin1" | "latin-1" | "latin_1" | "iso-8859-1" | "iso8859-1")
+    )
 }
 
 /// The bytes of a str whose code points are all below 256.

@@ -267,11 +267,19 @@ impl Arena {
                         let anchor = if d == depth {
                             *top.anchor.get_or_insert_with(|| bump(&mut next_anchor))
                         } else {
-                            *frames[d].anchor.get_or_insert_with(|| bump(&mut next_anchor))
+                            *frames[d]
+                                .anchor
+                                .get_or_insert_with(|| bump(&mut next_anchor))
                         };
                         let top = frames.last_mut().expect("frame");
                         *top.data.child_mut(i) = Value::Ref(anchor);
-                        insert_ref(&mut top.refs, OpenRef { depth: d as u32, anchor });
+                        insert_ref(
+                            &mut top.refs,
+                            OpenRef {
+                                depth: d as u32,
+                                anchor,
+                            },
+                        );
                     }
                     Slot::Done(value, None) => *slot = value.clone(),
                     Slot::Done(value, Some(open)) => {

@@ -7,8 +7,14 @@ use crate::value::{PyStr, Value};
 
 /// Strips ASCII whitespace at both ends, as Python's `int()` and `float()` do.
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -59,7 +65,10 @@ pub(super) fn parse_index(text: &[u8]) -> Result<u64, bool> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return Err(false);
     }
-    std::str::from_utf8(s).ok().and_then(|t| t.parse().ok()).ok_or(false)
+    std::str::from_utf8(s)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(false)
 }
 
 /// A float as `float(text)` reads it (`1e+16`, `inf`, `-nan`, ...).
@@ -136,7 +145,9 @@ pub(super) fn parse_string_literal(line: &[u8]) -> Result<Vec<u8>, &'static str>
 pub(super) fn raw_unicode_escape(line: &[u8]) -> Result<PyStr, &'static str> {
     if line.iter().all(|b| *b < 0x80 && *b != b'\\') {
         // Plain ASCII: the common case.
-        return Ok(PyStr::from(std::str::from_utf8(line).map_err(|_| "bad text")?));
+        return Ok(PyStr::from(
+            std::str::from_utf8(line).map_err(|_| "bad text")?,
+        ));
     }
     let mut points: Vec<u32> = Vec::with_capacity(line.len());
     let mut i = 0;
@@ -185,8 +196,14 @@ mod tests {
         assert!(matches!(parse_int(b"42"), Some(Value::Int(42))));
         assert!(matches!(parse_int(b" -7 "), Some(Value::Int(-7))));
         assert!(matches!(parse_int(b"0x1f"), Some(Value::Int(31))));
-        assert!(matches!(parse_int(b"-9223372036854775808"), Some(Value::Int(i64::MIN))));
-        assert!(matches!(parse_int(b"9223372036854775808"), Some(Value::BigInt(_))));
+        assert!(matches!(
+            parse_int(b"-9223372036854775808"),
+            Some(Value::Int(i64::MIN))
+        ));
+        assert!(matches!(
+            parse_int(b"9223372036854775808"),
+            Some(Value::BigInt(_))
+        ));
         assert!(parse_int(b"").is_none());
         assert!(parse_int(b"1x").is_none());
         assert!(parse_int(b"-").is_none());
@@ -205,7 +222,10 @@ mod tests {
 
     #[test]
     fn string_literals_unescape() {
-        assert_eq!(parse_string_literal(b"'a\\n\\x41\\101\\q'").unwrap(), b"a\nAA\\q");
+        assert_eq!(
+            parse_string_literal(b"'a\\n\\x41\\101\\q'").unwrap(),
+            b"a\nAA\\q"
+        );
         assert!(parse_string_literal(b"'abc").is_err());
         assert!(parse_string_literal(b"'ab\\'").is_err());
     }
