@@ -59,8 +59,11 @@ def main():
     lines += [
         "];",
         "",
+        "/// `(module, name)`.",
+        "type Name = (&'static str, &'static str);",
+        "",
         "/// `((old module, old name), (new module, new name))`, sorted by the old pair.",
-        "pub(super) static NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[",
+        "pub(super) static NAME_MAPPING: &[(Name, Name)] = &[",
     ]
     lines += [
         f"    (({json.dumps(k[0])}, {json.dumps(k[1])}), ({json.dumps(v[0])}, {json.dumps(v[1])})),"
@@ -70,8 +73,10 @@ def main():
     lines += MAP_FN.splitlines()
     lines += [""]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "src", "pickle", "decode", "compat.rs"), "w") as fh:
+    path = os.path.join(root, "src", "pickle", "decode", "compat.rs")
+    with open(path, "w") as fh:
         fh.write("\n".join(lines))
+    subprocess.run(["rustfmt", "--edition", "2021", path], check=True)
 
 
 if __name__ == "__main__":

@@ -314,7 +314,9 @@ def main():
         if exe != "python3" and not os.path.exists(exe):
             print(f"{exe}: not found, skipped", file=sys.stderr)
             continue
-        subprocess.run([exe, os.path.abspath(__file__), "--emit", outdir], check=True)
+        # A fixed hash seed keeps set and frozenset order (and so the files) stable.
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        subprocess.run([exe, os.path.abspath(__file__), "--emit", outdir], check=True, env=env)
 
 
 if __name__ == "__main__":

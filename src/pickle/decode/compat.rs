@@ -61,8 +61,11 @@ pub(super) static IMPORT_MAPPING: &[(&str, &str)] = &[
     ("xmlrpclib", "xmlrpc.client"),
 ];
 
+/// `(module, name)`.
+type Name = (&'static str, &'static str);
+
 /// `((old module, old name), (new module, new name))`, sorted by the old pair.
-pub(super) static NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[
+pub(super) static NAME_MAPPING: &[(Name, Name)] = &[
     (
         ("UserDict", "IterableUserDict"),
         ("collections", "UserDict"),
