@@ -58,6 +58,10 @@ pub(crate) fn decode(data: &[u8], options: &DecodeOptions) -> Result<Value, Pick
         .map_err(|e| match e {
             ConvertError::TooDeep => PickleError::new(end, K::TooDeep(options.max_depth)),
             ConvertError::Alloc => PickleError::new(end, K::AllocLimit(options.max_alloc)),
+            ConvertError::Unshared => PickleError::new(
+                end,
+                K::WrongType("internal: a node reached twice was not marked shared".into()),
+            ),
         })
 }
 
@@ -238,7 +242,7 @@ impl<'a> Decoder<'a> {
     fn mark_items(&mut self) -> R<Vec<Value>> {
         let m = self.pop_mark()?;
         self.charge(NODE_COST + (self.stack.len() - m) * SLOT)?;
-        Ok(self.stack.split_off(m))
+        Ok(self.stack.drain(m..).collect())
     }
 
     fn new_node(&mut self, data: NodeData) -> R<Value> {
@@ -272,6 +276,7 @@ impl<'a> Decoder<'a> {
         match self.memo.get(idx) {
             Some(v) => {
                 let v = v.clone();
+                self.arena.mark_shared(&v);
                 self.stack.push(v);
                 Ok(())
             }
@@ -465,8 +470,14 @@ impl<'a> Decoder<'a> {
                     self.push_node(NodeData::FrozenSet(items))?;
                 }
                 op::DICT => {
-                    let items = self.mark_items()?;
-                    let pairs = self.pairs(items)?;
+                    let m = self.pop_mark()?;
+                    let n = self.stack.len() - m;
+                    if n % 2 != 0 {
+                        return self.bad("odd number of items for DICT");
+                    }
+                    self.charge(NODE_COST + n * SLOT)?;
+                    let mut pairs = Vec::new();
+                    push_pairs(&mut pairs, self.stack.drain(m..));
                     self.push_node(NodeData::Dict(pairs))?;
                 }
                 op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
@@ -479,37 +490,34 @@ impl<'a> Decoder<'a> {
                     self.push_node(NodeData::Tuple(items))?;
                 }
                 op::APPEND => {
-                    let v = self.pop()?;
-                    let at = self.stack.len();
-                    self.append(at, vec![v])?;
+                    self.top()?;
+                    let m = self.stack.len() - 1;
+                    self.append(m)?;
                 }
                 op::APPENDS => {
                     let m = self.pop_mark()?;
-                    let items = self.stack.split_off(m);
-                    self.append(m, items)?;
+                    self.append(m)?;
                 }
                 op::SETITEM => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    let at = self.stack.len();
-                    self.set_items(at, vec![(k, v)])?;
+                    if self.stack.len() < self.fence() + 2 {
+                        return Err(self.err(K::StackUnderflow));
+                    }
+                    let m = self.stack.len() - 2;
+                    self.set_items(m)?;
                 }
                 op::SETITEMS => {
                     let m = self.pop_mark()?;
-                    let items = self.stack.split_off(m);
-                    let pairs = self.pairs(items)?;
-                    self.set_items(m, pairs)?;
+                    self.set_items(m)?;
                 }
                 op::ADDITEMS => {
                     let m = self.pop_mark()?;
-                    let items = self.stack.split_off(m);
-                    if items.is_empty() {
+                    if m >= self.stack.len() {
                         continue;
                     }
-                    self.charge(items.len() * SLOT)?;
-                    let target = self.target(m)?;
-                    match self.arena.node_mut(&target) {
-                        Some(NodeData::Set(s)) => s.extend(items),
+                    let i = self.target(m)?;
+                    self.charge((self.stack.len() - m) * SLOT)?;
+                    match self.arena.get_mut(i) {
+                        Some(NodeData::Set(s)) => s.extend(self.stack.drain(m..)),
                         _ => return self.wrong("ADDITEMS onto something that is not a set"),
                     }
                 }
@@ -531,6 +539,7 @@ impl<'a> Decoder<'a> {
                 }
                 op::DUP => {
                     let v = self.top()?.clone();
+                    self.arena.mark_shared(&v);
                     self.stack.push(v);
                 }
                 // ---- memo ----
@@ -715,61 +724,45 @@ impl<'a> Decoder<'a> {
         Value::global(m, n)
     }
 
-    /// The stack item under a MARK at `m` (the target of APPENDS / SETITEMS / ADDITEMS).
-    fn target(&self, m: usize) -> R<Value> {
+    /// The node under a MARK at `m` (the target of APPENDS / SETITEMS / ADDITEMS).
+    fn target(&self, m: usize) -> R<u32> {
         if m == 0 || m > self.stack.len() {
             return Err(self.err(K::StackUnderflow));
         }
-        Ok(self.stack[m - 1].clone())
+        match self.stack[m - 1] {
+            Value::Ref(i) => Ok(i),
+            _ => self.wrong("items added to something that is not a container"),
+        }
     }
 
-    fn pairs(&self, items: Vec<Value>) -> R<Vec<(Value, Value)>> {
-        if items.len() % 2 != 0 {
-            return self.bad("odd number of items for a dict");
-        }
-        let mut pairs = Vec::with_capacity(items.len() / 2);
-        let mut it = items.into_iter();
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            pairs.push((k, v));
-        }
-        Ok(pairs)
-    }
-
-    fn append(&mut self, at: usize, items: Vec<Value>) -> R<()> {
-        if items.is_empty() {
+    /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]`.
+    fn append(&mut self, m: usize) -> R<()> {
+        if m >= self.stack.len() {
             return Ok(());
         }
-        self.charge(items.len() * SLOT)?;
-        let target = self.target(at)?;
-        match self.arena.node_mut(&target) {
-            Some(NodeData::List(l)) => {
-                if l.is_empty() {
-                    *l = items;
-                } else {
-                    l.extend(items);
-                }
-            }
-            Some(NodeData::Object(o)) => o.list_items.extend(items),
+        let i = self.target(m)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
+        match self.arena.get_mut(i) {
+            Some(NodeData::List(l)) => l.extend(self.stack.drain(m..)),
+            Some(NodeData::Object(o)) => o.list_items.extend(self.stack.drain(m..)),
             _ => return self.wrong("APPEND onto something that is not a list"),
         }
         Ok(())
     }
 
-    fn set_items(&mut self, at: usize, pairs: Vec<(Value, Value)>) -> R<()> {
-        if pairs.is_empty() {
+    /// Moves the key/value pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
+    fn set_items(&mut self, m: usize) -> R<()> {
+        if m >= self.stack.len() {
             return Ok(());
         }
-        self.charge(pairs.len() * 2 * SLOT)?;
-        let target = self.target(at)?;
-        match self.arena.node_mut(&target) {
-            Some(NodeData::Dict(d)) => {
-                if d.is_empty() {
-                    *d = pairs;
-                } else {
-                    d.extend(pairs);
-                }
-            }
-            Some(NodeData::Object(o)) => o.dict_items.extend(pairs),
+        if (self.stack.len() - m) % 2 != 0 {
+            return self.bad("odd number of items for SETITEMS");
+        }
+        let i = self.target(m)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
+        match self.arena.get_mut(i) {
+            Some(NodeData::Dict(d)) => push_pairs(d, self.stack.drain(m..)),
+            Some(NodeData::Object(o)) => push_pairs(&mut o.dict_items, self.stack.drain(m..)),
             _ => return self.wrong("SETITEM onto something that is not a dict"),
         }
         Ok(())
@@ -781,6 +774,9 @@ impl<'a> Decoder<'a> {
             Some(NodeData::Tuple(t)) => t.clone(),
             _ => return self.wrong(&format!("{what} arguments must be a tuple")),
         };
+        for v in &items {
+            self.arena.mark_shared(v);
+        }
         self.charge(NODE_COST + items.len() * SLOT)?;
         Ok(items)
     }
@@ -807,6 +803,9 @@ impl<'a> Decoder<'a> {
                     Some(NodeData::List(l)) => l.clone(),
                     _ => return Ok(None),
                 };
+                for v in &items {
+                    self.arena.mark_shared(v);
+                }
                 self.charge(items.len() * SLOT)?;
                 let data = if name == "set" {
                     NodeData::Set(items)
@@ -838,6 +837,14 @@ impl<'a> Decoder<'a> {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// Appends `(k, v)` pairs from an even number of items.
+fn push_pairs(d: &mut Vec<(Value, Value)>, mut items: std::vec::Drain<'_, Value>) {
+    d.reserve(items.len() / 2);
+    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+        d.push((k, v));
     }
 }
 

@@ -107,6 +107,41 @@ impl NodeData {
         }
     }
 
+    /// The first child at or after `from` that is a node: `(position, node)`.
+    fn next_node(&mut self, from: usize) -> Option<(usize, u32)> {
+        fn scan(v: &[Value], from: usize) -> Option<(usize, u32)> {
+            let rest = v.get(from..)?;
+            rest.iter().enumerate().find_map(|(i, x)| match x {
+                Value::Ref(n) => Some((from + i, *n)),
+                _ => None,
+            })
+        }
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                scan(v, from)
+            }
+            NodeData::Dict(v) => {
+                let rest = v.get(from / 2..)?;
+                for (j, (k, x)) in rest.iter().enumerate() {
+                    let base = 2 * (from / 2 + j);
+                    if let Value::Ref(n) = k {
+                        if base >= from {
+                            return Some((base, *n));
+                        }
+                    }
+                    if let Value::Ref(n) = x {
+                        return Some((base + 1, *n));
+                    }
+                }
+                None
+            }
+            NodeData::Object(_) => (from..self.child_count()).find_map(|i| match self.child_mut(i) {
+                Value::Ref(n) => Some((i, *n)),
+                _ => None,
+            }),
+        }
+    }
+
     fn into_value(self) -> Value {
         match self {
             NodeData::List(v) => Value::List(Arc::new(v)),
@@ -154,11 +189,15 @@ enum Slot {
     InProgress(u32),
     /// Converted; `Some` when the value refers to anchors around it.
     Done(Value, Option<Box<Open>>),
+    /// Converted and moved into its only parent (the node was never shared).
+    Moved,
 }
 
 /// All containers of one pickle.
 pub(super) struct Arena {
     slots: Vec<Slot>,
+    /// Nodes that may be reached more than once (GET, DUP, copied arguments).
+    shared: Vec<bool>,
 }
 
 /// Why the conversion stopped.
@@ -167,6 +206,9 @@ pub(super) enum ConvertError {
     TooDeep,
     /// Copies for the corner above exceeded the allocation budget.
     Alloc,
+    /// A node reached twice that was not marked shared (a decoder bug, reported
+    /// rather than panicking).
+    Unshared,
 }
 
 struct Frame {
@@ -183,14 +225,37 @@ pub(super) const NODE_COST: usize = 64;
 
 impl Arena {
     pub(super) fn new() -> Arena {
-        Arena { slots: Vec::new() }
+        Arena {
+            slots: Vec::new(),
+            shared: Vec::new(),
+        }
     }
 
     /// Adds a node; `None` past `u32::MAX` nodes.
     pub(super) fn push(&mut self, data: NodeData) -> Option<Value> {
         let idx = u32::try_from(self.slots.len()).ok()?;
         self.slots.push(Slot::Pending(data));
+        self.shared.push(false);
         Some(Value::Ref(idx))
+    }
+
+    /// Records that `v`, if a node, is now referenced from one more place.
+    #[inline]
+    pub(super) fn mark_shared(&mut self, v: &Value) {
+        if let Value::Ref(i) = v {
+            if let Some(s) = self.shared.get_mut(*i as usize) {
+                *s = true;
+            }
+        }
+    }
+
+    /// The node `i`, if it is still under construction.
+    #[inline]
+    pub(super) fn get_mut(&mut self, i: u32) -> Option<&mut NodeData> {
+        match self.slots.get_mut(i as usize) {
+            Some(Slot::Pending(d)) => Some(d),
+            _ => None,
+        }
     }
 
     /// The node behind a stack value, if it is one still under construction.
@@ -252,13 +317,9 @@ impl Arena {
             }
             let depth = frames.len() - 1;
             let top = frames.last_mut().expect("a frame is always active here");
-            if top.next < top.data.child_count() {
-                let i = top.next;
-                top.next += 1;
+            if let Some((i, child)) = top.data.next_node(top.next) {
+                top.next = i + 1;
                 let slot = top.data.child_mut(i);
-                let Value::Ref(child) = *slot else {
-                    continue;
-                };
                 log.push((i as u32, child));
                 match &self.slots[child as usize] {
                     Slot::Pending(_) => enter = Some((child, None)),
@@ -282,6 +343,7 @@ impl Arena {
                         );
                     }
                     Slot::Done(value, None) => *slot = value.clone(),
+                    Slot::Moved => return Err(ConvertError::Unshared),
                     Slot::Done(value, Some(open)) => {
                         let valid = open.refs.iter().all(|r| {
                             frames.get(r.depth as usize).and_then(|f| f.anchor) == Some(r.anchor)
@@ -297,7 +359,11 @@ impl Arena {
                             let mut copy = NodeData::from_value(value)
                                 .expect("a converted node is a container");
                             for &(pos, node) in &open.children {
-                                *copy.child_mut(pos as usize) = Value::Ref(node);
+                                // Children moved into the old copy were never shared and
+                                // are closed: the copy keeps them as they are.
+                                if !matches!(self.slots[node as usize], Slot::Moved) {
+                                    *copy.child_mut(pos as usize) = Value::Ref(node);
+                                }
                             }
                             let cost = NODE_COST + copy.child_count() * 16;
                             budget = budget.checked_sub(cost).ok_or(ConvertError::Alloc)?;
@@ -327,11 +393,17 @@ impl Arena {
             let Some(parent) = frames.last_mut() else {
                 return Ok(value);
             };
-            *parent.data.child_mut(parent.next - 1) = value.clone();
             for r in refs {
                 insert_ref(&mut parent.refs, r);
             }
-            self.slots[frame.node as usize] = Slot::Done(value, open);
+            let slot = parent.data.child_mut(parent.next - 1);
+            if open.is_none() && !self.shared[frame.node as usize] {
+                *slot = value;
+                self.slots[frame.node as usize] = Slot::Moved;
+            } else {
+                *slot = value.clone();
+                self.slots[frame.node as usize] = Slot::Done(value, open);
+            }
         }
     }
 }
