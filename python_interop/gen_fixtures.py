@@ -181,6 +181,13 @@ def catalogue():
     p.b = p
     add("object cycle", p)
     add("objects shared", [ft.Point(1, 2)] * 2)
+    chain = []
+    for i in range(100):
+        node = {"parent": chain[-1] if chain else None, "children": []}
+        if chain:
+            chain[-1]["children"].append(node)
+        chain.append(node)
+    add("parent chain", chain)
     add("dicts shared keys", [{"id": i, "name": "n", "tags": t} for i in range(50)])
     return out
 

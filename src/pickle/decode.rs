@@ -477,7 +477,7 @@ impl<'a> Decoder<'a> {
                     }
                     self.charge(NODE_COST + n * SLOT)?;
                     let mut pairs = Vec::new();
-                    push_pairs(&mut pairs, self.stack.drain(m..));
+                    push_pairs(&mut pairs, &mut self.stack, m);
                     self.push_node(NodeData::Dict(pairs))?;
                 }
                 op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
@@ -761,8 +761,8 @@ impl<'a> Decoder<'a> {
         let i = self.target(m)?;
         self.charge((self.stack.len() - m) * SLOT)?;
         match self.arena.get_mut(i) {
-            Some(NodeData::Dict(d)) => push_pairs(d, self.stack.drain(m..)),
-            Some(NodeData::Object(o)) => push_pairs(&mut o.dict_items, self.stack.drain(m..)),
+            Some(NodeData::Dict(d)) => push_pairs(d, &mut self.stack, m),
+            Some(NodeData::Object(o)) => push_pairs(&mut o.dict_items, &mut self.stack, m),
             _ => return self.wrong("SETITEM onto something that is not a dict"),
         }
         Ok(())
@@ -840,12 +840,16 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Appends `(k, v)` pairs from an even number of items.
-fn push_pairs(d: &mut Vec<(Value, Value)>, mut items: std::vec::Drain<'_, Value>) {
+/// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
+fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
+    let items = &mut stack[m..];
     d.reserve(items.len() / 2);
-    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+    for kv in items.chunks_exact_mut(2) {
+        let k = std::mem::replace(&mut kv[0], Value::None);
+        let v = std::mem::replace(&mut kv[1], Value::None);
         d.push((k, v));
     }
+    stack.truncate(m);
 }
 
 fn object(
