@@ -19,7 +19,12 @@
 //! reached from outside that anchor. A `Ref` is only meaningful inside its anchor, so the
 //! second place gets a fresh copy of that node (equal, cycles intact, but a different
 //! allocation). Example: `t = ([],); t[0].append(t); [t[0], t]`: the `t` at index 1 is a
-//! copy of the one inside `t[0]`.
+//! copy of the one inside `t[0]`. Such copies can be quadratic in the graph's size (a
+//! list of tree nodes that point to their parents: each listed node is a copy holding
+//! the whole chain below it), so they are capped at 16 per node plus 65 536, and count
+//! against `max_alloc`; past the cap decoding fails with `AllocLimit`. A `Ref` allowed to
+//! name any *earlier* anchor (in depth-first order, as pickle's own memo does) would
+//! remove both the copies and the cap; that is a change to `Value`'s contract.
 
 use std::sync::Arc;
 
@@ -135,10 +140,12 @@ impl NodeData {
                 }
                 None
             }
-            NodeData::Object(_) => (from..self.child_count()).find_map(|i| match self.child_mut(i) {
-                Value::Ref(n) => Some((i, *n)),
-                _ => None,
-            }),
+            NodeData::Object(_) => {
+                (from..self.child_count()).find_map(|i| match self.child_mut(i) {
+                    Value::Ref(n) => Some((i, *n)),
+                    _ => None,
+                })
+            }
         }
     }
 
@@ -283,6 +290,10 @@ impl Arena {
         let mut frames: Vec<Frame> = Vec::new();
         let mut log: Vec<(u32, u32)> = Vec::new();
         let mut next_anchor: u32 = 0;
+        // Copies (see the module doc) are refused past this many: the representation of
+        // such graphs can be quadratic in their size (a chain of parent/child cycles all
+        // listed at the top), and a peer must not be able to make us spend minutes.
+        let mut copies_left = self.slots.len().saturating_mul(16).saturating_add(1 << 16);
         // The node to enter next, with its data when it is a copy (see module doc).
         let mut enter: Option<(u32, Option<NodeData>)> = Some((root, None));
         loop {
@@ -367,6 +378,7 @@ impl Arena {
                             }
                             let cost = NODE_COST + copy.child_count() * 16;
                             budget = budget.checked_sub(cost).ok_or(ConvertError::Alloc)?;
+                            copies_left = copies_left.checked_sub(1).ok_or(ConvertError::Alloc)?;
                             enter = Some((child, Some(copy)));
                         }
                     }
