@@ -38,7 +38,9 @@ mod pystr;
 mod ser;
 
 pub use de::from_value;
+pub use from::ListItem;
 pub use items::{Items, Pairs};
+pub use parse::MAX_DEPTH as MAX_LITERAL_DEPTH;
 pub use pystr::PyStr;
 pub use ser::to_value;
 
