@@ -148,10 +148,7 @@ impl PyException {
                 Some(text) => text.to_string(),
                 None => brief(one),
             },
-            many => {
-                let parts: Vec<String> = many.iter().map(brief).collect();
-                format!("({})", parts.join(", "))
-            }
+            many => brief(&Value::tuple(many.to_vec())),
         }
     }
 }

@@ -11,7 +11,8 @@
 //!   typeids;
 //! * a **server** that CPython clients `connect()` to: implement [`ManagedObject`] for
 //!   your types, register them by typeid in a [`Registry`], and run a [`ManagerServer`].
-//!   [`SharedQueue`] is a ready-made `queue.Queue`.
+//!   [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`] are ready-made
+//!   `queue.Queue`, `dict`, `list` and `Value`.
 //!
 //! ## The protocol, in short (from CPython's `managers.py`, unchanged from 3.8 to 3.15)
 //! * Every request is `(ident, methodname, args, kwds)`; every reply is `(kind, result)`
@@ -79,13 +80,15 @@
 //! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
 //! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
 //! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
-//! other than [`SharedQueue`] (a Rust dict or lock is a [`ManagedObject`] you write;
-//! CPython's own dict, list, lock, ... typeids are used from Rust through [`Proxy::call`]
-//! and the typed proxies); re-sending a proxy that a Rust server received inside a value
+//! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`] (a lock,
+//! event, pool or namespace is a [`ManagedObject`] you write; CPython's own typeids are
+//! used from Rust through [`Proxy::call`] and the typed proxies); `SharedList` has no
+//! `sort`, slices or `*`; re-sending a proxy that a Rust server received inside a value
 //! does not take a server-side reference (CPython's "manager-owned" proxies); the
 //! per-thread connection sharing of CPython proxies (each Rust [`Proxy`] has its own).
 
 mod client;
+mod collections;
 mod exception;
 mod message;
 mod objects;
@@ -94,6 +97,7 @@ mod server;
 mod token;
 
 pub use client::ManagerClient;
+pub use collections::{SharedDict, SharedIterator, SharedList, SharedValue};
 pub use exception::PyException;
 pub use message::{Reply, Request};
 pub use objects::SharedQueue;
@@ -210,30 +214,12 @@ pub(crate) fn global_of(v: &Value) -> Option<&Global> {
     }
 }
 
-/// A short, Python-like rendering of a value for messages (strings quoted, numbers as
-/// numbers, containers by type name). Values never reach a panic or unbounded recursion.
+/// A value's Python `repr` for messages, cut to 200 characters (printing never recurses).
 pub(crate) fn brief(v: &Value) -> String {
-    match v.unanchored() {
-        Value::None => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Int(i) => i.to_string(),
-        Value::BigInt(i) => i.to_string(),
-        Value::Float(f) => format!("{f:?}"),
-        Value::Str(t) => {
-            let text: String = t.to_string_lossy().chars().take(200).collect();
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('\'', "\\'")
-                .replace('\n', "\\n");
-            format!("'{escaped}'")
-        }
-        Value::Global(g) => format!("<class '{}.{}'>", g.module, g.name),
-        Value::Object(o) => match global_of(&o.callable) {
-            Some(g) => format!("<{}.{} object>", g.module, g.name),
-            None => "<object>".into(),
-        },
-        other => format!("<{}>", other.type_name()),
+    let text = v.to_string();
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 
@@ -246,6 +232,8 @@ mod tests {
         assert_eq!(brief(&s("abc")), "'abc'");
         assert_eq!(brief(&Value::Int(-3)), "-3");
         assert_eq!(brief(&Value::None), "None");
-        assert_eq!(brief(&tuple(vec![])), "<tuple>");
+        assert_eq!(brief(&tuple(vec![])), "()");
+        let long = s(&"x".repeat(500));
+        assert_eq!(brief(&long).chars().count(), 203);
     }
 }
