@@ -21,6 +21,10 @@
 //! QueueManager.register('get_queue', callable=lambda: q)
 //! QueueManager.register('Counter', Counter, method_to_typeid={'child': 'ChildCounter'})
 //! QueueManager.register('ChildCounter', create_method=False)
+//! d, l = {}, []
+//! QueueManager.register('get_dict', callable=lambda: d, proxytype=DictProxy)
+//! QueueManager.register('get_list', callable=lambda: l, proxytype=ListProxy)
+//! QueueManager.register('Value', managers.Value, ValueProxy)
 //! m = QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra')
 //! m.get_server().serve_forever()
 //! ```
@@ -31,6 +35,10 @@
 //! class QueueManager(BaseManager): pass
 //! QueueManager.register('get_queue'); QueueManager.register('Counter')
 //! QueueManager.register('ChildCounter', create_method=False)
+//! d, l = {}, []
+//! QueueManager.register('get_dict', callable=lambda: d, proxytype=DictProxy)
+//! QueueManager.register('get_list', callable=lambda: l, proxytype=ListProxy)
+//! QueueManager.register('Value', managers.Value, ValueProxy)
 //! m = QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra'); m.connect()
 //! m.get_queue().put('job'); c = m.Counter(5); c.increment(by=2)
 //! ```
@@ -40,7 +48,8 @@
 use std::sync::{Arc, Mutex};
 
 use mpconn::managers::{
-    Args, ManagedObject, ManagerServer, Outcome, PyException, Registry, SharedQueue,
+    Args, ManagedObject, ManagerServer, Outcome, PyException, Registry, SharedDict, SharedList,
+    SharedQueue, SharedValue,
 };
 use mpconn::{Address, Value};
 
@@ -134,6 +143,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut registry = Registry::new();
     registry.register_shared("get_queue", SharedQueue::new());
+    registry.register_shared("get_dict", SharedDict::new());
+    registry.register_shared("get_list", SharedList::new());
+    // SyncManager's `Value(typecode, value)`: the typecode is only informative.
+    registry.register("Value", |args| {
+        let [_typecode, value, _lock] = args.bind(["typecode", "value", "lock"], 2)?;
+        Ok(SharedValue::new(value.unwrap_or(Value::None)) as Arc<dyn ManagedObject>)
+    });
     registry.register("Counter", |args| {
         let [start] = args.bind(["start"], 0)?;
         Ok(Counter::shared(int_arg(start, 0)?))

@@ -56,6 +56,11 @@ def test_rust_manager_on_unix_sockets(spawn, interp, family, tmp_path):
     stop(spawn, interp, server)
 
 
+def test_cpython_proxies_for_rust_dicts_lists_and_values(spawn, interp, rust_manager):
+    run_client(spawn, interp, "collections", rust_manager.address)
+    stop(spawn, interp, rust_manager)
+
+
 def test_exceptions_raised_in_rust_are_raised_in_python(spawn, interp, rust_manager):
     run_client(spawn, interp, "exceptions", rust_manager.address)
     stop(spawn, interp, rust_manager)

@@ -13,7 +13,15 @@ import gc
 import queue
 import sys
 import threading
-from multiprocessing.managers import BaseManager, RemoteError, dispatch
+from multiprocessing.managers import (
+    BaseManager,
+    DictProxy,
+    IteratorProxy,
+    ListProxy,
+    RemoteError,
+    ValueProxy,
+    dispatch,
+)
 
 
 class RustManager(BaseManager):
@@ -24,6 +32,10 @@ RustManager.register("get_queue")
 RustManager.register("Counter")
 RustManager.register("ChildCounter", create_method=False)
 # The CPython server of the recipe (peers/manager_server.py) for the Rust worker example.
+RustManager.register("get_dict", proxytype=DictProxy)
+RustManager.register("get_list", proxytype=ListProxy)
+RustManager.register("Value", proxytype=ValueProxy)
+RustManager.register("Iterator", proxytype=IteratorProxy, create_method=False)
 RustManager.register("get_jobs")
 RustManager.register("get_results")
 
@@ -167,6 +179,66 @@ def consume(m, arg):
     return "consumed %d %s" % (n, sum(i for _, i in got))
 
 
+def collections(m, arg):
+    """The Rust SharedDict / SharedList / SharedValue through CPython's own proxy types."""
+    d = m.get_dict()
+    d["a"] = 1
+    d[1] = "one"
+    assert d[1.0] == "one" and d[True] == "one"
+    assert "a" in d and "zz" not in d
+    assert len(d) == 2
+    assert list(d) == ["a", 1]  # __iter__ -> an Iterator proxy
+    d.update({"b": 2}, c=3)
+    assert d.get("zz", 5) == 5
+    try:
+        d["zz"]
+    except KeyError as e:
+        assert e.args == ("zz",)
+    else:
+        raise AssertionError("missing key did not raise KeyError")
+    try:
+        d[[1]] = 2
+    except TypeError as e:
+        assert "unhashable" in str(e)
+    else:
+        raise AssertionError("a list key did not raise TypeError")
+    assert d.pop("b") == 2
+    assert d.setdefault("e", []) == []
+    del d["e"]
+    assert d.copy() == {"a": 1, 1: "one", "c": 3}, d.copy()
+    assert sorted(map(str, d.keys())) == ["1", "a", "c"]
+    assert sorted(d.values(), key=str) == [1, 3, "one"]
+    assert d._getvalue() == {"a": 1, 1: "one", "c": 3}
+
+    lst = m.get_list()
+    lst.append(1)
+    lst.extend([2, 3])
+    assert lst[0] == 1 and lst[-1] == 3 and len(lst) == 3
+    assert lst.index(2) == 1 and 2 in lst and lst.count(3) == 1
+    assert lst.pop() == 3
+    try:
+        lst[10]
+    except IndexError:
+        pass
+    else:
+        raise AssertionError("lst[10] did not raise IndexError")
+    lst += [5]
+    lst[0] = 0
+    lst.insert(1, 9)
+    lst.remove(9)
+    assert lst._getvalue() == [0, 2, 5], lst._getvalue()
+    assert str(lst) == "[0, 2, 5]"
+    assert lst + [6] == [0, 2, 5, 6]
+
+    v = m.Value("i", 5)
+    assert v.value == 5
+    v.value = 7
+    assert v.get() == 7
+    v.set("x")
+    assert v.value == "x"
+    return "collections"
+
+
 def jobs(m, arg):
     """The remote-queue recipe's producer: N integer jobs then None on get_jobs; the
     worker (Rust) answers (n, n * n) on get_results."""
@@ -191,7 +263,7 @@ def shutdown(m, arg):
 
 SCENARIOS = {
     f.__name__: f
-    for f in (calls, exceptions, release, many, produce, consume, jobs, shutdown)
+    for f in (calls, exceptions, release, many, produce, consume, collections, jobs, shutdown)
 }
 
 
