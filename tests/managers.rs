@@ -435,6 +435,132 @@ fn rust_client_and_manager_over_unix_and_abstract_sockets() {
 }
 
 #[test]
+fn malformed_requests_get_tracebacks_and_the_server_keeps_serving() {
+    let (server, _) = rust_server();
+    let raw = || mpconn::Client::connect(server.address(), Some(b"key")).unwrap();
+    let kind = |reply: Value| match Reply::from_value(reply).unwrap() {
+        Reply::Traceback(t) => t,
+        other => panic!("expected #TRACEBACK, got {other:?}"),
+    };
+    // Control connections: each gets one traceback, then the server closes it.
+    let deep = (0..5000).fold(Value::None, |v, _| Value::list(vec![v]));
+    let junk = [
+        Value::Int(5),
+        Value::tuple(vec![Value::None, s("create")]),
+        Value::tuple(vec![
+            Value::None,
+            s("rm_rf"),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            Value::None,
+            s("create"),
+            Value::tuple(vec![deep.clone()]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            Value::None,
+            s("incref"),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            Value::None,
+            s("decref"),
+            Value::tuple(vec![s("nope")]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            Value::None,
+            s("get_methods"),
+            Value::tuple(vec![Value::Int(1)]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            Value::None,
+            Value::Int(3),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+    ];
+    for request in junk {
+        let mut conn = raw();
+        conn.send(&request).unwrap();
+        let text = kind(conn.recv().unwrap());
+        assert!(
+            text.starts_with("Traceback (most recent call last):"),
+            "{text}"
+        );
+    }
+    // A method connection survives junk between good calls.
+    let m = ManagerClient::connect(server.address(), Some(b"key")).unwrap();
+    let c = m.create("Counter", vec![], vec![]).unwrap();
+    let mut conn = raw();
+    conn.send(&Request::control("accept_connection", vec![s("junk")]).to_value())
+        .unwrap();
+    assert!(matches!(
+        Reply::from_value(conn.recv().unwrap()).unwrap(),
+        Reply::Return(Value::None)
+    ));
+    for request in [
+        deep,
+        Value::tuple(vec![
+            Value::None,
+            s("value"),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            s("ffff"),
+            s("value"),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            s(c.id()),
+            s("value"),
+            Value::Int(1),
+            Value::dict(vec![]),
+        ]),
+        Value::tuple(vec![
+            s(c.id()),
+            s("secret"),
+            Value::tuple(vec![]),
+            Value::dict(vec![]),
+        ]),
+    ] {
+        conn.send(&request).unwrap();
+        kind(conn.recv().unwrap());
+    }
+    conn.send(&Request::call(c.id(), "increment", vec![], vec![]).to_value())
+        .unwrap();
+    assert!(matches!(
+        Reply::from_value(conn.recv().unwrap()).unwrap(),
+        Reply::Return(Value::Int(1))
+    ));
+    // Keyword names that are not str are a TypeError raised in the method, as in Python.
+    conn.send(
+        &Request::call(
+            c.id(),
+            "increment",
+            vec![],
+            vec![(Value::Int(1), Value::Int(1))],
+        )
+        .to_value(),
+    )
+    .unwrap();
+    assert!(matches!(
+        Reply::from_value(conn.recv().unwrap()).unwrap(),
+        Reply::Error(e) if e.is("builtins", "TypeError")
+    ));
+    drop(conn);
+    drop(c);
+    assert_eq!(m.number_of_objects().unwrap(), 0);
+    server.shutdown().unwrap();
+}
+
+#[test]
 fn many_rust_clients_at_once() {
     let (server, shared) = rust_server();
     let address = server.address().clone();
