@@ -31,7 +31,7 @@ pub struct Proxy {
     manager: ManagerClient,
     token: Token,
     exposed: Vec<String>,
-    conn: Mutex<Option<Connection>>,
+    conn: Mutex<Option<Box<Connection>>>,
     owns_reference: bool,
 }
 
@@ -93,7 +93,7 @@ impl Proxy {
         let request = Request::call(&self.token.id, method, args, kwargs).to_value();
         let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
-            *slot = Some(self.open_method_connection()?);
+            *slot = Some(Box::new(self.open_method_connection()?));
         }
         let conn = slot.as_mut().expect("connection just opened");
         let answer = conn.send(&request).and_then(|()| conn.recv());
