@@ -496,65 +496,66 @@ fn malformed_requests_get_tracebacks_and_the_server_keeps_serving() {
     // A method connection survives junk between good calls.
     let m = ManagerClient::connect(server.address(), Some(b"key")).unwrap();
     let c = m.create("Counter", vec![], vec![]).unwrap();
-    let mut conn = raw();
-    conn.send(&Request::control("accept_connection", vec![s("junk")]).to_value())
-        .unwrap();
-    assert!(matches!(
-        Reply::from_value(conn.recv().unwrap()).unwrap(),
-        Reply::Return(Value::None)
-    ));
-    for request in [
-        deep,
-        Value::tuple(vec![
-            Value::None,
-            s("value"),
-            Value::tuple(vec![]),
-            Value::dict(vec![]),
-        ]),
-        Value::tuple(vec![
-            s("ffff"),
-            s("value"),
-            Value::tuple(vec![]),
-            Value::dict(vec![]),
-        ]),
-        Value::tuple(vec![
-            s(c.id()),
-            s("value"),
-            Value::Int(1),
-            Value::dict(vec![]),
-        ]),
-        Value::tuple(vec![
-            s(c.id()),
-            s("secret"),
-            Value::tuple(vec![]),
-            Value::dict(vec![]),
-        ]),
-    ] {
-        conn.send(&request).unwrap();
-        kind(conn.recv().unwrap());
-    }
-    conn.send(&Request::call(c.id(), "increment", vec![], vec![]).to_value())
-        .unwrap();
-    assert!(matches!(
-        Reply::from_value(conn.recv().unwrap()).unwrap(),
-        Reply::Return(Value::Int(1))
-    ));
-    // Keyword names that are not str are a TypeError raised in the method, as in Python.
-    conn.send(
-        &Request::call(
-            c.id(),
-            "increment",
-            vec![],
-            vec![(Value::Int(1), Value::Int(1))],
+    {
+        let mut conn = raw();
+        conn.send(&Request::control("accept_connection", vec![s("junk")]).to_value())
+            .unwrap();
+        assert!(matches!(
+            Reply::from_value(conn.recv().unwrap()).unwrap(),
+            Reply::Return(Value::None)
+        ));
+        for request in [
+            deep,
+            Value::tuple(vec![
+                Value::None,
+                s("value"),
+                Value::tuple(vec![]),
+                Value::dict(vec![]),
+            ]),
+            Value::tuple(vec![
+                s("ffff"),
+                s("value"),
+                Value::tuple(vec![]),
+                Value::dict(vec![]),
+            ]),
+            Value::tuple(vec![
+                s(c.id()),
+                s("value"),
+                Value::Int(1),
+                Value::dict(vec![]),
+            ]),
+            Value::tuple(vec![
+                s(c.id()),
+                s("secret"),
+                Value::tuple(vec![]),
+                Value::dict(vec![]),
+            ]),
+        ] {
+            conn.send(&request).unwrap();
+            kind(conn.recv().unwrap());
+        }
+        conn.send(&Request::call(c.id(), "increment", vec![], vec![]).to_value())
+            .unwrap();
+        assert!(matches!(
+            Reply::from_value(conn.recv().unwrap()).unwrap(),
+            Reply::Return(Value::Int(1))
+        ));
+        // Keyword names that are not str are a TypeError raised in the method, as in Python.
+        conn.send(
+            &Request::call(
+                c.id(),
+                "increment",
+                vec![],
+                vec![(Value::Int(1), Value::Int(1))],
+            )
+            .to_value(),
         )
-        .to_value(),
-    )
-    .unwrap();
-    assert!(matches!(
-        Reply::from_value(conn.recv().unwrap()).unwrap(),
-        Reply::Error(e) if e.is("builtins", "TypeError")
-    ));
-    drop(conn);
+        .unwrap();
+        assert!(matches!(
+            Reply::from_value(conn.recv().unwrap()).unwrap(),
+            Reply::Error(e) if e.is("builtins", "TypeError")
+        ));
+    } // the method connection closes here
     drop(c);
     assert_eq!(m.number_of_objects().unwrap(), 0);
     server.shutdown().unwrap();
