@@ -35,10 +35,11 @@ pub mod value;
 pub mod wire;
 
 pub use address::Address;
+pub use address::Family;
 pub use client::{Client, ClientOptions};
-pub use connection::Connection;
+pub use connection::{Connection, DEFAULT_MAX_MESSAGE_SIZE};
 pub use error::{Error, Result};
-pub use listener::{Listener, ListenerOptions};
+pub use listener::{Listener, ListenerOptions, PendingConnection};
 pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
 pub use value::{from_value, to_value, Value};
 pub use wire::handshake::Digest;

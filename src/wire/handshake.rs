@@ -120,8 +120,8 @@ impl Digest {
         where
             D: hmac::digest::Digest + hmac::digest::core_api::BlockSizeUser,
         {
-            let mut mac =
-                <SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(key).expect("any key length");
+            let mut mac = <SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(key)
+                .expect("any key length");
             mac.update(message);
             mac.finalize().into_bytes().to_vec()
         }
@@ -298,7 +298,7 @@ impl ChallengeDeliverer {
 
     /// Verifies the peer's answer. Returns the reply to send (`#WELCOME#` or
     /// `#FAILURE#`) and the outcome; on failure the caller MUST send the reply and close.
-    #[must_use]
+    #[must_use = "send the reply, and close on failure"]
     pub fn verify(&self, response: &[u8]) -> (&'static [u8], Result<Digest>) {
         let message = &self.frame[CHALLENGE.len()..];
         match verify_response(self.key.expose(), message, response) {
