@@ -287,7 +287,8 @@ impl Connection {
             if out.capacity() == out.len() {
                 out.reserve(next_reserve(length, out.len()));
             }
-            match (&mut self.stream).take(remaining).read_to_end(&mut out) {
+            let max = remaining.min(usize::MAX as u64) as usize;
+            match self.stream.read_into_spare(&mut out, max) {
                 Ok(0) => {
                     self.break_with("the peer closed inside a message");
                     return Err(Error::Truncated {
@@ -296,6 +297,7 @@ impl Connection {
                     });
                 }
                 Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.break_with("a previous receive failed mid-message");
                     return Err(io_error(e, "while receiving"));

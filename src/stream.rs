@@ -112,6 +112,28 @@ impl Stream {
             .and_then(|a| Address::from_sockaddr(&a))
     }
 
+    /// Reads at most `max` bytes into the spare capacity of `out` (which the caller
+    /// reserved), extending its length; no zero-filling for sockets. Returns 0 at EOF.
+    pub(crate) fn read_into_spare(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let start = out.len();
+        let spare = out.spare_capacity_mut();
+        let want = spare.len().min(max);
+        let n = match self {
+            Stream::Tcp(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            Stream::Unix(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            Stream::Fd(f) => {
+                out.resize(start + want, 0);
+                let r = f.read(&mut out[start..]);
+                out.truncate(start + *r.as_ref().unwrap_or(&0));
+                return r;
+            }
+        };
+        assert!(n <= want, "recv(2) returned more than asked");
+        // SAFETY: recv(2) initialised the first `n` (<= want) bytes of the spare capacity.
+        unsafe { out.set_len(start + n) };
+        Ok(n)
+    }
+
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Stream::Tcp(_) => "tcp",
