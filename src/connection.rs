@@ -48,6 +48,8 @@ pub struct Connection {
     wbuf: Vec<u8>,
     max_message_size: Option<usize>,
     broken: Option<&'static str>,
+    readable: bool,
+    writable: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -58,6 +60,8 @@ impl fmt::Debug for Connection {
             .field("buffered", &(self.rend - self.rstart))
             .field("max_message_size", &self.max_message_size)
             .field("broken", &self.broken)
+            .field("readable", &self.readable)
+            .field("writable", &self.writable)
             .finish()
     }
 }
@@ -79,6 +83,8 @@ impl Connection {
             wbuf: Vec::new(),
             max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
             broken: None,
+            readable: true,
+            writable: true,
         }
     }
 
@@ -122,6 +128,38 @@ impl Connection {
         }
     }
 
+    fn check_writable(&self) -> Result<()> {
+        self.usable()?;
+        if !self.writable {
+            return Err(Error::Closed("connection is read-only"));
+        }
+        Ok(())
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        self.usable()?;
+        if !self.readable {
+            return Err(Error::Closed("connection is write-only"));
+        }
+        Ok(())
+    }
+
+    /// Restricts the directions this end may be used in (one-way pipes).
+    pub(crate) fn set_direction(&mut self, readable: bool, writable: bool) {
+        self.readable = readable;
+        self.writable = writable;
+    }
+
+    /// Whether this end can receive (false for the write end of a one-way pipe).
+    pub fn readable(&self) -> bool {
+        self.readable
+    }
+
+    /// Whether this end can send (false for the read end of a one-way pipe).
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
     fn break_with(&mut self, why: &'static str) {
         self.broken = Some(why);
         self.rstart = 0;
@@ -136,7 +174,7 @@ impl Connection {
     /// Up to 16 KiB, header and payload leave in one write; larger payloads are written
     /// with the header in one vectored write, without copying them.
     pub fn send_bytes(&mut self, buf: &[u8]) -> Result<()> {
-        self.usable()?;
+        self.check_writable()?;
         let header = encode_header(buf.len() as u64);
         let result = if buf.len() <= frame::SMALL_MESSAGE {
             let mut out = std::mem::take(&mut self.wbuf);
@@ -169,7 +207,7 @@ impl Connection {
 
     /// Sends a value pickled under `options` (e.g. protocol 5, what CPython 3.14+ sends).
     pub fn send_with(&mut self, value: &Value, options: &EncodeOptions) -> Result<()> {
-        self.usable()?;
+        self.check_writable()?;
         let mut out = std::mem::take(&mut self.wbuf);
         out.clear();
         // Room for the longest header; the pickle is written right after it.
@@ -222,7 +260,7 @@ impl Connection {
 
     /// Waits for a whole header in the buffer (not consumed); returns (length, header_len).
     fn read_header(&mut self, max: Option<usize>) -> Result<(u64, usize)> {
-        self.usable()?;
+        self.check_readable()?;
         loop {
             match parse_header(&self.rbuf[self.rstart..self.rend]) {
                 Ok(HeaderStatus::Complete { length, header_len }) => {
@@ -386,7 +424,7 @@ impl Connection {
 
     /// Whether a message (or EOF) is ready within `timeout` (`None` blocks, zero polls).
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        self.usable()?;
+        self.check_readable()?;
         if self.has_buffered_data() {
             return Ok(true);
         }
@@ -433,6 +471,7 @@ impl Connection {
     pub fn try_clone(&self) -> Result<Connection> {
         let mut c = Connection::new(self.stream.try_clone()?);
         c.max_message_size = self.max_message_size;
+        c.set_direction(self.readable, self.writable);
         Ok(c)
     }
 

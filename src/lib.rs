@@ -30,8 +30,10 @@ pub mod connection;
 pub mod error;
 pub mod listener;
 pub mod pickle;
+pub mod pipe;
 mod stream;
 pub mod value;
+pub mod wait;
 pub mod wire;
 
 pub use address::Address;
@@ -41,5 +43,7 @@ pub use connection::{Connection, DEFAULT_MAX_MESSAGE_SIZE};
 pub use error::{Error, Result};
 pub use listener::{Listener, ListenerOptions, PendingConnection};
 pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
+pub use pipe::pipe;
 pub use value::{from_value, to_value, Value};
+pub use wait::{wait, Waitable};
 pub use wire::handshake::Digest;
