@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,6 +50,9 @@ pub struct Connection {
     broken: Option<&'static str>,
     readable: bool,
     writable: bool,
+    /// During a handshake: the time by which it must be complete (each read's timeout
+    /// is set to what remains, so a peer dribbling bytes cannot stretch it).
+    deadline: Option<Instant>,
 }
 
 impl fmt::Debug for Connection {
@@ -85,6 +88,7 @@ impl Connection {
             broken: None,
             readable: true,
             writable: true,
+            deadline: None,
         }
     }
 
@@ -235,6 +239,13 @@ impl Connection {
 
     /// Reads more bytes into the read buffer; returns how many arrived (0 at EOF).
     fn fill(&mut self) -> Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout("during the handshake".into()));
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
         if self.rbuf.is_empty() {
             self.rbuf = vec![0; READ_BUFFER];
         }
@@ -538,10 +549,12 @@ impl Connection {
         let (r, w) = (self.stream.read_timeout()?, self.stream.write_timeout()?);
         self.stream.set_read_timeout(Some(t))?;
         self.stream.set_write_timeout(Some(t))?;
+        self.deadline = Some(Instant::now() + t);
         let result = f(self).map_err(|e| match e {
             Error::Timeout(_) => Error::Timeout(format!("during the handshake (limit {t:?})")),
             e => e,
         });
+        self.deadline = None;
         self.stream.set_read_timeout(r)?;
         self.stream.set_write_timeout(w)?;
         result

@@ -31,6 +31,7 @@ pub mod error;
 pub mod listener;
 pub mod pickle;
 pub mod pipe;
+pub mod server;
 mod stream;
 pub mod value;
 pub mod wait;
