@@ -172,6 +172,10 @@ impl fmt::Display for Address {
         match self {
             Address::Inet { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
             Address::Inet { host, port } => write!(f, "{host}:{port}"),
+            // A path must contain '/' to parse back as one: `sock` prints as `./sock`.
+            Address::Unix(path) if !path.as_os_str().as_encoded_bytes().contains(&b'/') => {
+                write!(f, "./{}", path.display())
+            }
             Address::Unix(path) => write!(f, "{}", path.display()),
             Address::Abstract(name) => write!(f, "@{}", name.escape_ascii()),
         }
@@ -225,6 +229,7 @@ mod tests {
             let a: Address = text.parse().unwrap();
             assert_eq!(a.to_string(), text);
         }
+        assert_eq!(Address::Unix("sock".into()).to_string(), "./sock");
         assert_eq!(
             "@\\x00a".parse::<Address>().unwrap(),
             Address::Abstract(vec![0, b'a'])

@@ -363,7 +363,9 @@ impl Connection {
         self.read_payload(length, header_len)
     }
 
-    /// Receives one message, refusing (and closing) when it announces more than `max` bytes.
+    /// Receives one message, refusing (and closing) when it announces more than `max` bytes
+    /// (Python's `recv_bytes(maxlength)`). The connection's own maximum still applies: the
+    /// smaller of the two is in force.
     pub fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
         let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
         let (length, header_len) = self.read_header(max)?;
