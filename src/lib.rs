@@ -37,8 +37,7 @@ pub mod value;
 pub mod wait;
 pub mod wire;
 
-pub use address::Address;
-pub use address::Family;
+pub use address::{Address, Family};
 pub use client::{Client, ClientOptions};
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE_SIZE};
 pub use error::{Error, Result};
