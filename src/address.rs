@@ -246,9 +246,3 @@ mod tests {
         }
     }
 }
-
-impl std::fmt::Display for Address {
-    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        todo!()
-    }
-}
