@@ -596,6 +596,42 @@ fn many_rust_clients_at_once() {
 }
 
 #[test]
+fn a_peer_stuck_in_the_handshake_does_not_block_other_clients() {
+    let (server, _) = rust_server();
+    let Address::Inet { host, port } = server.address().clone() else {
+        unreachable!()
+    };
+    // Connects and never answers the challenge: its handshake runs on its own thread.
+    let _stuck = std::net::TcpStream::connect((host.as_str(), port)).unwrap();
+    let m = ManagerClient::connect(server.address(), Some(b"key")).unwrap();
+    let q = m.queue("get_queue").unwrap();
+    q.put(Value::Int(1)).unwrap();
+    assert_eq!(int(&q.get().unwrap()), 1);
+    drop(q);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn legacy_digest_on_both_sides() {
+    let mut registry = Registry::new();
+    registry.register_shared("get_queue", SharedQueue::new());
+    let options = mpconn::ListenerOptions::new()
+        .authkey(b"key")
+        .digest(mpconn::Digest::Legacy);
+    let server = ManagerServer::bind_with(&"127.0.0.1:0".parse().unwrap(), options, registry)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let options = mpconn::ClientOptions::new()
+        .authkey(b"key")
+        .digest(mpconn::Digest::Legacy)
+        .timeout(Duration::from_secs(30));
+    let m = ManagerClient::connect_with(server.address(), options).unwrap();
+    assert!(m.queue("get_queue").unwrap().empty().unwrap());
+    server.shutdown().unwrap();
+}
+
+#[test]
 fn a_wrong_authkey_is_refused() {
     let (server, _) = rust_server();
     let err = ManagerClient::connect(server.address(), Some(b"wrong")).unwrap_err();

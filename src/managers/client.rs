@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::proxy::{DictProxy, ListProxy, Proxy, QueueProxy};
 use super::{as_int, as_items, as_str, s, ManagerError, ProxyRef, Reply, Request, Result, Token};
-use crate::{Address, Client, Connection, Value};
+use crate::{Address, Client, ClientOptions, Connection, Value};
 
 /// A connection point to a running manager (CPython's `BaseManager` after `connect()`,
 /// or a Rust [`super::ManagerServer`]).
@@ -20,7 +20,7 @@ pub struct ManagerClient {
 
 struct Endpoint {
     address: Address,
-    authkey: Option<Vec<u8>>,
+    options: ClientOptions,
 }
 
 impl fmt::Debug for ManagerClient {
@@ -28,7 +28,7 @@ impl fmt::Debug for ManagerClient {
         // The authkey is never printed.
         f.debug_struct("ManagerClient")
             .field("address", &self.inner.address)
-            .field("authkey", &self.inner.authkey.as_ref().map(|_| "<hidden>"))
+            .field("options", &self.inner.options)
             .finish()
     }
 }
@@ -45,12 +45,30 @@ impl ManagerClient {
         Ok(client)
     }
 
+    /// [`ManagerClient::connect`] with every [`ClientOptions`] (authkey, the digest this
+    /// side challenges with, a connect and handshake timeout, the message size limit),
+    /// used for each connection the client and its proxies open.
+    pub fn connect_with(address: &Address, options: ClientOptions) -> Result<ManagerClient> {
+        let client = ManagerClient::new_with(address, options);
+        client.dispatch("dummy", Vec::new())?;
+        Ok(client)
+    }
+
     /// A client for `address` without contacting the manager yet.
     pub fn new(address: &Address, authkey: Option<&[u8]>) -> ManagerClient {
+        let mut options = ClientOptions::new();
+        if let Some(key) = authkey {
+            options = options.authkey(key);
+        }
+        ManagerClient::new_with(address, options)
+    }
+
+    /// A client for `address` with `options`, without contacting the manager yet.
+    pub fn new_with(address: &Address, options: ClientOptions) -> ManagerClient {
         ManagerClient {
             inner: Arc::new(Endpoint {
                 address: address.clone(),
-                authkey: authkey.map(<[u8]>::to_vec),
+                options,
             }),
         }
     }
@@ -62,9 +80,9 @@ impl ManagerClient {
 
     /// Opens a new authenticated connection to the manager.
     pub(crate) fn open(&self) -> Result<Connection> {
-        Ok(Client::connect(
+        Ok(Client::connect_with(
             &self.inner.address,
-            self.inner.authkey.as_deref(),
+            &self.inner.options,
         )?)
     }
 

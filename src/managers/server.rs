@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use super::{as_str, brief, s, tuple, PyException, Reply, Request, Token};
-use crate::{Address, Connection, Listener, Value};
+use crate::{Address, Connection, Listener, ListenerOptions, Value};
 
 /// The control functions a manager answers (CPython's `Server.public`).
 pub const PUBLIC_METHODS: &[&str] = &[
@@ -365,7 +365,22 @@ impl ManagerServer {
         authkey: Option<&[u8]>,
         registry: Registry,
     ) -> crate::Result<ManagerServer> {
-        let listener = Listener::bind(address, authkey)?;
+        let mut options = ListenerOptions::new();
+        if let Some(key) = authkey {
+            options = options.authkey(key);
+        }
+        ManagerServer::bind_with(address, options, registry)
+    }
+
+    /// [`ManagerServer::bind`] with every [`ListenerOptions`] (the digest clients are
+    /// challenged with, e.g. `Digest::Legacy` for the 3.11 form; the handshake timeout;
+    /// the message size limit; the backlog).
+    pub fn bind_with(
+        address: &Address,
+        options: ListenerOptions,
+        registry: Registry,
+    ) -> crate::Result<ManagerServer> {
+        let listener = Listener::bind_with(address, options)?;
         let address = listener.address();
         Ok(ManagerServer {
             listener,
@@ -393,20 +408,27 @@ impl ManagerServer {
     /// next request, and their threads end when the clients disconnect.
     pub fn serve_forever(&self) -> crate::Result<()> {
         while !self.state.stopping() {
-            let accepted = self.listener.accept();
+            let accepted = self.listener.accept_pending();
             if self.state.stopping() {
                 break;
             }
             match accepted {
-                Ok(conn) => {
+                Ok(pending) => {
                     let state = Arc::clone(&self.state);
                     std::thread::Builder::new()
                         .name("mpconn-manager-conn".into())
-                        .spawn(move || handle_request(&state, conn))?;
+                        .spawn(move || {
+                            // The handshake runs here, under the listener's handshake
+                            // timeout, so a slow peer never holds up the next accept. A
+                            // peer that fails it concerns that peer only.
+                            if let Ok(conn) = pending.authenticate() {
+                                handle_request(&state, conn);
+                            }
+                        })?;
                 }
-                // A failed handshake or a peer that went away concerns that peer only
-                // (CPython's accepter: `except OSError: continue`).
-                Err(_) => continue,
+                // CPython's accepter: `except OSError: continue`. A short pause keeps a
+                // persistent failure (out of file descriptors) from spinning a core.
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
         }
         Ok(())
