@@ -653,8 +653,10 @@ fn interpreters() -> Vec<String> {
         let exe = format!("/var/cache/mpconn/pythons/bin/python3.{minor}");
         if Path::new(&exe).exists() {
             found.push(exe);
+        } else if std::env::var("CI").is_ok_and(|v| ["1", "true", "yes"].contains(&v.as_str())) {
+            panic!("CI=true and python3.{minor} is missing ({exe}): run `make pythons`");
         } else {
-            eprintln!("skipping python3.{minor}: {exe} missing");
+            eprintln!("skipping python3.{minor}: {exe} missing (run `make pythons`)");
         }
     }
     found
