@@ -9,7 +9,7 @@
 //!
 //! ```python
 //! import queue
-//! from multiprocessing.managers import BaseManager
+//! from multiprocessing.managers import SyncManager, DictProxy, ListProxy
 //! class Counter:
 //!     def __init__(self, start=0): self.n = start
 //!     def increment(self, by=1): self.n += by; return self.n
@@ -17,14 +17,13 @@
 //!     def fail(self): raise ValueError('boom', 7)
 //!     def child(self, start): return Counter(start)
 //! q = queue.Queue()
-//! class QueueManager(BaseManager): pass
+//! class QueueManager(SyncManager): pass   # Queue, JoinableQueue, dict, list, Value, ...
 //! QueueManager.register('get_queue', callable=lambda: q)
 //! QueueManager.register('Counter', Counter, method_to_typeid={'child': 'ChildCounter'})
 //! QueueManager.register('ChildCounter', create_method=False)
 //! d, l = {}, []
 //! QueueManager.register('get_dict', callable=lambda: d, proxytype=DictProxy)
 //! QueueManager.register('get_list', callable=lambda: l, proxytype=ListProxy)
-//! QueueManager.register('Value', managers.Value, ValueProxy)
 //! m = QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra')
 //! m.get_server().serve_forever()
 //! ```
@@ -32,15 +31,14 @@
 //! A CPython client:
 //!
 //! ```python
-//! class QueueManager(BaseManager): pass
+//! class QueueManager(SyncManager): pass
 //! QueueManager.register('get_queue'); QueueManager.register('Counter')
 //! QueueManager.register('ChildCounter', create_method=False)
-//! d, l = {}, []
-//! QueueManager.register('get_dict', callable=lambda: d, proxytype=DictProxy)
-//! QueueManager.register('get_list', callable=lambda: l, proxytype=ListProxy)
-//! QueueManager.register('Value', managers.Value, ValueProxy)
+//! QueueManager.register('get_dict', proxytype=DictProxy)
+//! QueueManager.register('get_list', proxytype=ListProxy)
 //! m = QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra'); m.connect()
 //! m.get_queue().put('job'); c = m.Counter(5); c.increment(by=2)
+//! d = m.dict({'a': 1}); d['b'] = 2; q = m.Queue(10)
 //! ```
 //!
 //! Prints `READY <address>` once listening; serves until a client sends `shutdown`.
@@ -49,7 +47,7 @@ use std::sync::{Arc, Mutex};
 
 use mpconn::managers::{
     Args, ManagedObject, ManagerServer, Outcome, PyException, Registry, SharedDict, SharedList,
-    SharedQueue, SharedValue,
+    SharedQueue,
 };
 use mpconn::{Address, Value};
 
@@ -142,14 +140,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authkey = argv.next().unwrap_or_else(|| "abracadabra".into());
 
     let mut registry = Registry::new();
+    // SyncManager's Queue, JoinableQueue, dict, list and Value typeids.
+    registry.with_sync_types();
     registry.register_shared("get_queue", SharedQueue::new());
     registry.register_shared("get_dict", SharedDict::new());
     registry.register_shared("get_list", SharedList::new());
-    // SyncManager's `Value(typecode, value)`: the typecode is only informative.
-    registry.register("Value", |args| {
-        let [_typecode, value, _lock] = args.bind(["typecode", "value", "lock"], 2)?;
-        Ok(SharedValue::new(value.unwrap_or(Value::None)) as Arc<dyn ManagedObject>)
-    });
     registry.register("Counter", |args| {
         let [start] = args.bind(["start"], 0)?;
         Ok(Counter::shared(int_arg(start, 0)?))

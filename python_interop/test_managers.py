@@ -61,6 +61,11 @@ def test_cpython_proxies_for_rust_dicts_lists_and_values(spawn, interp, rust_man
     stop(spawn, interp, rust_manager)
 
 
+def test_an_unmodified_sync_manager_client(spawn, interp, rust_manager):
+    run_client(spawn, interp, "sync", rust_manager.address)
+    stop(spawn, interp, rust_manager)
+
+
 def test_exceptions_raised_in_rust_are_raised_in_python(spawn, interp, rust_manager):
     run_client(spawn, interp, "exceptions", rust_manager.address)
     stop(spawn, interp, rust_manager)

@@ -16,6 +16,7 @@ import threading
 from multiprocessing.managers import (
     BaseManager,
     DictProxy,
+    SyncManager,
     IteratorProxy,
     ListProxy,
     RemoteError,
@@ -239,6 +240,43 @@ def collections(m, arg):
     return "collections"
 
 
+def sync(m, arg):
+    """An unmodified SyncManager client: Queue, JoinableQueue, dict, list, Value."""
+    sm = SyncManager(address=m.address, authkey=m._authkey)
+    sm.connect()
+    q = sm.Queue(2)
+    q.put(1)
+    q.put(2)
+    assert q.full()
+    try:
+        q.put(3, timeout=0.01)
+    except queue.Full:
+        pass
+    else:
+        raise AssertionError("a full queue took an item")
+    assert [q.get(), q.get()] == [1, 2]
+    jq = sm.JoinableQueue()
+    jq.put("t")
+    assert jq.get() == "t"
+    jq.task_done()
+    jq.join()
+    d = sm.dict({"a": 1}, b=2)
+    d2 = sm.dict([("x", 1)])
+    assert d.copy() == {"a": 1, "b": 2} and d2.copy() == {"x": 1}
+    assert sorted(d) == ["a", "b"]
+    assert sm.dict().copy() == {}
+    lst = sm.list([0, 1, 2])
+    lst.append(3)
+    assert lst._getvalue() == [0, 1, 2, 3]
+    v = sm.Value("d", 1.5)
+    assert v.value == 1.5
+    base = sm._number_of_objects()
+    del q, jq, d, d2, lst, v
+    gc.collect()
+    assert sm._number_of_objects() == base - 6, (sm._number_of_objects(), base)
+    return "sync"
+
+
 def jobs(m, arg):
     """The remote-queue recipe's producer: N integer jobs then None on get_jobs; the
     worker (Rust) answers (n, n * n) on get_results."""
@@ -263,7 +301,18 @@ def shutdown(m, arg):
 
 SCENARIOS = {
     f.__name__: f
-    for f in (calls, exceptions, release, many, produce, consume, collections, jobs, shutdown)
+    for f in (
+        calls,
+        exceptions,
+        release,
+        many,
+        produce,
+        consume,
+        collections,
+        sync,
+        jobs,
+        shutdown,
+    )
 }
 
 

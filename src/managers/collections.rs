@@ -6,7 +6,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::server::Args;
+use super::objects::SharedQueue;
+use super::server::{Args, Registry};
 use super::{as_int, as_items, as_pairs, ManagedObject, Outcome, PyException};
 use crate::Value;
 
@@ -610,6 +611,66 @@ impl ManagedObject for SharedValue {
     }
 }
 
+impl Registry {
+    /// Registers the data typeids of CPython's `SyncManager`, so that an unmodified
+    /// `SyncManager(address, authkey).connect()` client can call `m.Queue(maxsize)`,
+    /// `m.JoinableQueue(maxsize)`, `m.dict(...)`, `m.list(...)` and
+    /// `m.Value(typecode, value)` on a Rust server ([`SharedQueue`], [`SharedDict`],
+    /// [`SharedList`], [`SharedValue`]; a dict's `__iter__` hands out a
+    /// [`SharedIterator`] as `Iterator`, which `SyncManager` clients know).
+    ///
+    /// Not registered: the synchronisation typeids (`Lock`, `Event`, `Condition`, ...),
+    /// `Namespace`, `Array` and `Pool`.
+    pub fn with_sync_types(&mut self) -> &mut Registry {
+        for typeid in ["Queue", "JoinableQueue"] {
+            self.register(typeid, |args| {
+                let [maxsize] = args.bind(["maxsize"], 0)?;
+                let maxsize = match maxsize.as_ref().map(Value::unanchored) {
+                    None => 0,
+                    Some(v) => as_int(v).ok_or_else(|| {
+                        PyException::type_error(&format!(
+                            "maxsize must be an int, not {}",
+                            v.type_name()
+                        ))
+                    })?,
+                };
+                // Python: maxsize <= 0 means unbounded.
+                let maxsize = usize::try_from(maxsize.max(0)).unwrap_or(usize::MAX);
+                Ok(SharedQueue::bounded(maxsize) as Arc<dyn ManagedObject>)
+            });
+        }
+        self.register("dict", |args| {
+            if args.positional.len() > 1 {
+                return Err(PyException::type_error(&format!(
+                    "dict expected at most 1 argument, got {}",
+                    args.positional.len()
+                )));
+            }
+            let d = SharedDict::default();
+            if let Some(init) = args.positional.first() {
+                d.update_from(init)?;
+            }
+            for (k, v) in args.keywords {
+                d.insert(k.clone(), v.clone())?;
+            }
+            Ok(Arc::new(d) as Arc<dyn ManagedObject>)
+        });
+        self.register("list", |args| {
+            let [init] = args.bind(["iterable"], 0)?;
+            let items = match &init {
+                None => Vec::new(),
+                Some(v) => sequence_arg(v, "list")?.to_vec(),
+            };
+            Ok(SharedList::from_items(items) as Arc<dyn ManagedObject>)
+        });
+        self.register("Value", |args| {
+            let [_typecode, value, _lock] = args.bind(["typecode", "value", "lock"], 2)?;
+            Ok(SharedValue::new(value.unwrap_or(Value::None)) as Arc<dyn ManagedObject>)
+        });
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -715,6 +776,16 @@ mod tests {
         assert!(call(&*l, "__getitem__", &[Value::from("x")])
             .unwrap_err()
             .is("builtins", "TypeError"));
+    }
+
+    #[test]
+    fn sync_types_are_registered() {
+        let mut r = Registry::new();
+        r.with_sync_types();
+        assert_eq!(
+            r.typeids(),
+            ["JoinableQueue", "Queue", "Value", "dict", "list"].map(String::from)
+        );
     }
 
     #[test]

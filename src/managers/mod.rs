@@ -80,7 +80,8 @@
 //! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
 //! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
 //! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
-//! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`] (a lock,
+//! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`]
+//! ([`Registry::with_sync_types`] registers them under `SyncManager`'s typeids; a lock,
 //! event, pool or namespace is a [`ManagedObject`] you write; CPython's own typeids are
 //! used from Rust through [`Proxy::call`] and the typed proxies); `SharedList` has no
 //! `sort`, slices or `*`; re-sending a proxy that a Rust server received inside a value
