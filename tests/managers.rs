@@ -434,6 +434,35 @@ fn rust_client_and_manager_over_unix_and_abstract_sockets() {
     }
 }
 
+/// A `get` blocked on one thread does not hold up a `put` on the same proxy from another:
+/// calls borrow separate method connections.
+fn blocked_get_and_put_on_one_proxy(m: &ManagerClient, typeid: &str) {
+    let q = Arc::new(m.queue(typeid).unwrap());
+    let getter = {
+        let q = Arc::clone(&q);
+        std::thread::spawn(move || q.get().unwrap())
+    };
+    q.put(Value::Int(7)).unwrap();
+    assert_eq!(int(&getter.join().unwrap()), 7);
+}
+
+#[test]
+fn one_proxy_serves_concurrent_calls_from_several_threads() {
+    let (server, _) = rust_server();
+    let m = ManagerClient::connect(server.address(), Some(b"key")).unwrap();
+    blocked_get_and_put_on_one_proxy(&m, "get_queue");
+    // Many proxies, used one after the other, share the client's method connections.
+    let counters: Vec<_> = (0..20)
+        .map(|i| m.create("Counter", vec![Value::Int(i)], vec![]).unwrap())
+        .collect();
+    for (i, c) in counters.iter().enumerate() {
+        assert_eq!(int(&c.call("value", vec![], vec![]).unwrap()), i as i64);
+    }
+    drop(counters);
+    assert_eq!(server.number_of_objects(), 0);
+    server.shutdown().unwrap();
+}
+
 #[test]
 fn malformed_requests_get_tracebacks_and_the_server_keeps_serving() {
     let (server, _) = rust_server();
@@ -720,6 +749,7 @@ fn rust_client_uses_cpython_sync_managers() {
         assert!(q.get_nowait().unwrap().is_none());
         assert!(q.empty().unwrap());
         assert!(q.put_nowait(Value::Int(1)).unwrap());
+        blocked_get_and_put_on_one_proxy(&m, "Queue");
 
         // dict created with arguments, as SyncManager.dict({'a': 1}).
         let d = mpconn::managers::DictProxy::new(

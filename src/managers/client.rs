@@ -1,7 +1,8 @@
 //! [`ManagerClient`]: what `BaseManager.connect()` gives a CPython program.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::proxy::{DictProxy, ListProxy, Proxy, QueueProxy};
 use super::{as_int, as_items, as_str, s, ManagerError, ProxyRef, Reply, Request, Result, Token};
@@ -10,9 +11,13 @@ use crate::{Address, Client, ClientOptions, Connection, Value};
 /// A connection point to a running manager (CPython's `BaseManager` after `connect()`,
 /// or a Rust [`super::ManagerServer`]).
 ///
-/// It holds no open socket: as in CPython, every control request (`create`, `incref`,
-/// `decref`, ...) uses a fresh authenticated connection, and each [`Proxy`] opens its own
-/// method connection on first use. Cloning is cheap and clones share nothing mutable.
+/// As in CPython, every control request (`create`, `incref`, `decref`, ...) uses a fresh
+/// authenticated connection. Method calls of all the client's proxies share *method
+/// connections* (opened with `accept_connection`, which the server then serves for any
+/// object): a call borrows an idle one or opens one, and gives it back afterwards; up to
+/// four idle ones are kept, so concurrent calls run in parallel and a program with many
+/// proxies costs the server few threads. Cloning the client is cheap; clones and proxies
+/// share the pool, which closes when the last of them drops.
 #[derive(Clone)]
 pub struct ManagerClient {
     inner: Arc<Endpoint>,
@@ -21,7 +26,12 @@ pub struct ManagerClient {
 struct Endpoint {
     address: Address,
     options: ClientOptions,
+    /// Idle method connections (after `accept_connection`), reused by every proxy.
+    idle: Mutex<Vec<Connection>>,
 }
+
+/// How many idle method connections a client keeps (CPython keeps one per thread).
+const MAX_IDLE_CONNECTIONS: usize = 4;
 
 impl fmt::Debug for ManagerClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -69,6 +79,7 @@ impl ManagerClient {
             inner: Arc::new(Endpoint {
                 address: address.clone(),
                 options,
+                idle: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -84,6 +95,44 @@ impl ManagerClient {
             &self.inner.address,
             &self.inner.options,
         )?)
+    }
+
+    /// Borrows an idle method connection, or opens one (`accept_connection`).
+    pub(crate) fn method_connection(&self) -> Result<Connection> {
+        loop {
+            let pooled = self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let Some(mut conn) = pooled else { break };
+            // An idle method connection never has anything to read: readable means the
+            // server closed it (or broke the protocol), so it is dropped.
+            if let Ok(false) = conn.poll(Some(Duration::ZERO)) {
+                return Ok(conn);
+            }
+        }
+        let mut conn = self.open()?;
+        let name = match std::thread::current().name() {
+            Some(thread) => format!("mpconn-{}|{thread}", std::process::id()),
+            None => format!("mpconn-{}", std::process::id()),
+        };
+        conn.send(&Request::control("accept_connection", vec![s(&name)]).to_value())?;
+        Reply::from_value(conn.recv()?)?.into_result()?;
+        Ok(conn)
+    }
+
+    /// Gives a method connection back after a complete request and reply.
+    pub(crate) fn return_method_connection(&self, conn: Connection) {
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
     }
 
     /// Sends one control request on a fresh connection and returns the raw reply

@@ -22,7 +22,8 @@
 //!   `dummy`, `create`, `incref`, `decref`, `get_methods`, `number_of_objects`,
 //!   `debug_info`, `shutdown`. `accept_connection` turns the connection into a *method*
 //!   connection: after its reply, the server serves `(ident, method, args, kwds)` calls on
-//!   it until EOF.
+//!   it, for any object, until EOF. (CPython shares one per thread among all proxies; a
+//!   [`ManagerClient`] pools them.)
 //! * Shared objects are named by a [`Token`] `(typeid, address, id)`; `create` and a
 //!   `'#PROXY'` reply each hand the caller one reference, `incref` / `decref` count the
 //!   rest; the server drops the object when the count reaches zero.
@@ -85,8 +86,10 @@
 //! event, pool or namespace is a [`ManagedObject`] you write; CPython's own typeids are
 //! used from Rust through [`Proxy::call`] and the typed proxies); `SharedList` has no
 //! `sort`, slices or `*`; re-sending a proxy that a Rust server received inside a value
-//! does not take a server-side reference (CPython's "manager-owned" proxies); the
-//! per-thread connection sharing of CPython proxies (each Rust [`Proxy`] has its own).
+//! does not take a server-side reference (CPython's "manager-owned" proxies); blocking
+//! calls have no client-side timeout (use the methods' own, e.g. `get(timeout)`), and
+//! a dropped [`Proxy`] sends its `decref` synchronously (set a connect timeout with
+//! [`ManagerClient::connect_with`] when the manager may be unreachable).
 
 mod client;
 mod collections;

@@ -2,12 +2,11 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::{as_int, as_items, is_global, s, ManagerClient, ManagerError, ProxyRef, Reply};
+use super::{as_int, as_items, is_global, ManagerClient, ManagerError, ProxyRef, Reply};
 use super::{Request, Result, Token};
-use crate::{Connection, Value};
+use crate::Value;
 
 /// What a method call gave back: a value, or a new shared object (a `'#PROXY'` reply,
 /// for methods the server maps to a typeid with `method_to_typeid`).
@@ -25,13 +24,12 @@ pub enum CallResult {
 /// The proxy owns one reference on the server (taken by `create`, a `'#PROXY'` reply,
 /// [`Proxy::try_clone`] or [`ManagerClient::proxy_from_value`]) and gives it back with
 /// `decref` when dropped (errors then are ignored, as in CPython; [`Proxy::release`]
-/// reports them). Method calls go over the proxy's own connection, opened on first use
-/// with `accept_connection`; calls from several threads on one proxy take turns.
+/// reports them). Method calls borrow a method connection from the [`ManagerClient`]'s
+/// pool (see there), so calls from several threads, on one proxy or many, run in parallel.
 pub struct Proxy {
     manager: ManagerClient,
     token: Token,
     exposed: Vec<String>,
-    conn: Mutex<Option<Box<Connection>>>,
     owns_reference: bool,
 }
 
@@ -52,7 +50,6 @@ impl Proxy {
             manager,
             token,
             exposed,
-            conn: Mutex::new(None),
             owns_reference: true,
         }
     }
@@ -91,20 +88,12 @@ impl Proxy {
         kwargs: Vec<(Value, Value)>,
     ) -> Result<Reply> {
         let request = Request::call(&self.token.id, method, args, kwargs).to_value();
-        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(Box::new(self.open_method_connection()?));
-        }
-        let conn = slot.as_mut().expect("connection just opened");
-        let answer = conn.send(&request).and_then(|()| conn.recv());
-        match answer {
-            Ok(v) => Reply::from_value(v),
-            Err(e) => {
-                // The connection is in an unknown state: the next call opens a new one.
-                *slot = None;
-                Err(e.into())
-            }
-        }
+        let mut conn = self.manager.method_connection()?;
+        let answer = conn.send(&request).and_then(|()| conn.recv())?;
+        // Only a connection that completed its request and reply goes back to the pool;
+        // after an error its state is unknown and it is closed.
+        self.manager.return_method_connection(conn);
+        Reply::from_value(answer)
     }
 
     /// Calls `method(*args, **kwargs)` and returns its value or the new proxy.
@@ -196,31 +185,12 @@ impl Proxy {
     /// `decref` (dropping the proxy does the same and ignores errors).
     pub fn release(mut self) -> Result<()> {
         self.owns_reference = false;
-        self.close_connection();
         self.manager.decref(&self.token.id)
-    }
-
-    /// Closes the method connection, if open.
-    fn close_connection(&self) {
-        *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = None;
-    }
-
-    fn open_method_connection(&self) -> Result<Connection> {
-        let mut conn = self.manager.open()?;
-        let name = match std::thread::current().name() {
-            Some(thread) => format!("mpconn-{}|{thread}", std::process::id()),
-            None => format!("mpconn-{}", std::process::id()),
-        };
-        conn.send(&Request::control("accept_connection", vec![s(&name)]).to_value())?;
-        Reply::from_value(conn.recv()?)?.into_result()?;
-        Ok(conn)
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        // Close the method connection first, as CPython's finalizer does.
-        self.close_connection();
         if self.owns_reference {
             let _ = self.manager.decref(&self.token.id);
         }
@@ -526,7 +496,7 @@ mod tests {
 
     #[test]
     fn dict_views_arrive_as_reduced_lists() {
-        let inner = Value::list(vec![s("a"), s("b")]);
+        let inner = Value::list(vec![Value::from("a"), Value::from("b")]);
         let view = Value::Object(Arc::new(crate::value::Object::reduce(
             Value::global("builtins", "list"),
             vec![inner],
