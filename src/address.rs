@@ -106,9 +106,7 @@ impl Address {
                 bytes.extend_from_slice(name);
                 socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
             }
-            Address::Inet { .. } | Address::Pipe(_) => {
-                return Err(self.error("not a unix address"))
-            }
+            Address::Inet { .. } | Address::Pipe(_) => return Err(self.error("not a unix address")),
         };
         sockaddr.map_err(|e| self.error(&e.to_string()))
     }

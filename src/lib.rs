@@ -32,10 +32,14 @@ pub mod listener;
 pub mod managers;
 pub mod pickle;
 pub mod pipe;
+#[cfg(unix)]
 pub mod server;
 mod stream;
 pub mod value;
+#[cfg(unix)]
 pub mod wait;
+#[cfg(windows)]
+mod windows_pipe;
 pub mod wire;
 
 pub use address::{Address, Family};
@@ -46,5 +50,6 @@ pub use listener::{Listener, ListenerOptions, PendingConnection};
 pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
 pub use pipe::pipe;
 pub use value::{from_value, to_value, Value};
+#[cfg(unix)]
 pub use wait::{wait, Waitable};
 pub use wire::handshake::Digest;
