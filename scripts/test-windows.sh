@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test-windows`: builds the crate's tests for x86_64-pc-windows-gnu and runs them
-# under wine (the named pipe tests in tests/windows_pipe.rs and the library's unit tests).
+# under wine: the named pipe tests (tests/windows_pipe.rs), the library's unit tests and
+# the integration tests that need neither CPython nor Unix sockets.
 #
 # Exit status as scripts/windows-setup.sh: 77 when wine or the cross toolchain is not
 # available and cannot be installed here (the caller decides whether that is a skip);
@@ -24,8 +25,13 @@ if [ $status -ne 0 ]; then
 fi
 WINE="$(printf '%s\n' "$setup_out" | sed -n 's/^WINE=//p' | tail -n1)"
 
+# Platform-neutral integration tests that run here too (the others need CPython or AF_UNIX).
+TESTS=(windows_pipe handshake pickle_fixtures serde_typed value_literals value_repr)
+test_args=(--lib)
+for t in "${TESTS[@]}"; do test_args+=(--test "$t"); done
+
 # Build, and collect the test executables cargo made.
-exes="$("$CARGO" test --target "$TARGET" --lib --test windows_pipe --no-run --message-format=json \
+exes="$("$CARGO" test --target "$TARGET" "${test_args[@]}" --no-run --message-format=json \
   | python3 -c '
 import json, sys
 for line in sys.stdin:

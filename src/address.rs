@@ -256,6 +256,19 @@ mod tests {
         );
     }
 
+    #[cfg(not(windows))]
+    #[test]
+    fn pipe_addresses_need_windows() {
+        let a: Address = r"\\.\pipe\x".parse().unwrap();
+        let bound = crate::Listener::bind(&a, None);
+        assert!(matches!(bound, Err(Error::Address { .. })), "{bound:?}");
+        let connected = crate::Client::connect(&a, None);
+        assert!(
+            matches!(connected, Err(Error::Address { .. })),
+            "{connected:?}"
+        );
+    }
+
     #[test]
     fn bad_forms_are_refused() {
         for text in ["", "host", "::1:80", "h:99999", ":80", "[::1]80", "@\\q"] {
