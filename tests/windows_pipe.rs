@@ -186,6 +186,24 @@ fn a_key_against_no_key_fails() {
 }
 
 #[test]
+fn oversized_handshake_answer_is_refused() {
+    // Handshake reads are capped at 256 bytes, on pipes as on sockets.
+    let listener = Listener::bind_any(Family::Pipe, ListenerOptions::new().authkey(b"k")).unwrap();
+    let address = listener.address();
+    let server = thread::spawn(move || listener.accept().map(|_| ()));
+    let mut conn = Client::connect(&address, None).unwrap();
+    assert!(conn.recv_bytes().unwrap().starts_with(b"#CHALLENGE#"));
+    let sender = send_later(conn, payload(100_000, 9));
+    let refused = server.join().unwrap();
+    assert!(
+        matches!(&refused, Err(Error::Authentication(m)) if m.contains("256")),
+        "{refused:?}"
+    );
+    // The listener closed its end without reading the rest, which releases the sender.
+    let _ = sender.join().unwrap();
+}
+
+#[test]
 fn several_clients_one_after_another() {
     let (address, server) = echo_server(ListenerOptions::new().authkey(b"k"), 5);
     for i in 0..5u8 {
