@@ -3,6 +3,9 @@ use std::time::Duration;
 
 use crate::{Result, Value};
 
+/// The default largest message a connection receives (1 GiB).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
+
 /// One end of a `multiprocessing.connection` link: Python's `Connection`.
 ///
 /// `Drop` closes it. Methods take `&mut self`; use [`Connection::try_clone`] to send from one
@@ -41,6 +44,22 @@ impl Connection {
     }
     /// Whether a message (or EOF) is ready within `timeout` (`None` blocks, zero polls).
     pub fn poll(&mut self, _timeout: Option<Duration>) -> Result<bool> {
+        todo!()
+    }
+    /// Bounds each read.
+    pub fn set_read_timeout(&mut self, _t: Option<Duration>) -> Result<()> {
+        todo!()
+    }
+    /// Bounds each write.
+    pub fn set_write_timeout(&mut self, _t: Option<Duration>) -> Result<()> {
+        todo!()
+    }
+    /// Sets the largest message `recv_bytes` accepts.
+    pub fn set_max_message_size(&mut self, _max: Option<usize>) {
+        todo!()
+    }
+    /// Closes the connection.
+    pub fn close(self) -> Result<()> {
         todo!()
     }
 }

@@ -87,6 +87,10 @@ pub fn dumps_with(value: &Value, options: &EncodeOptions) -> Result<Vec<u8>, Pic
 
 /// Encodes `value` under `options`, appending to `out` (lets a caller reserve room for a
 /// frame header in front).
-pub fn dumps_into(value: &Value, options: &EncodeOptions, out: &mut Vec<u8>) -> Result<(), PickleError> {
+pub fn dumps_into(
+    value: &Value,
+    options: &EncodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), PickleError> {
     encode::encode(value, options, out)
 }

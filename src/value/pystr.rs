@@ -216,7 +216,10 @@ mod tests {
         // '\ud800' encoded with surrogatepass
         let s = PyStr::from_surrogatepass(b"a\xed\xa0\x80b").unwrap();
         assert!(!s.is_utf8());
-        assert_eq!(s.code_points().collect::<Vec<_>>(), vec![0x61, 0xd800, 0x62]);
+        assert_eq!(
+            s.code_points().collect::<Vec<_>>(),
+            vec![0x61, 0xd800, 0x62]
+        );
         assert_eq!(PyStr::from_code_points([0x61, 0xd800, 0x62]).unwrap(), s);
     }
 
