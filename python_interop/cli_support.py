@@ -57,7 +57,8 @@ except ImportError:  # stand-ins for a worktree without it
 
 
 def mpconn() -> str:
-    return cargo_bin('mpconn')
+    """The command under test: target/debug/mpconn, or $MPCONN_TEST_BIN (a release build)."""
+    return os.environ.get('MPCONN_TEST_BIN') or cargo_bin('mpconn')
 
 
 def read_line(stream, timeout: float = PROMPT) -> str:

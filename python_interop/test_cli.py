@@ -89,7 +89,8 @@ except EOFError:
 '''
 WAIT_FOR_EOF = '''
 try:
-    conn.recv_bytes()
+    while True:
+        conn.recv_bytes()
 except EOFError:
     pass
 '''

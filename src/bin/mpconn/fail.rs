@@ -61,7 +61,7 @@ pub enum Doing<'a> {
 pub fn describe(err: &Error, doing: Doing<'_>) -> String {
     let (verb, peer) = match doing {
         Doing::Connect(a) => ("connecting to", a),
-        Doing::Bind(a) => ("listening on", a),
+        Doing::Bind(a) => ("cannot listen on", a),
         Doing::Send(a) => ("sending to", a),
         Doing::Recv(a) => ("waiting for a message from", a),
         Doing::Handshake(a) => ("authenticating", a),
