@@ -93,17 +93,16 @@ pub fn run(a: ListenArgs) -> Result<(), Failure> {
 
 /// One connection: handshake, then the mode's loop until the peer closes.
 fn serve(pending: PendingConnection, number: u64, shared: &Shared) {
-    let peer = match pending.peer() {
-        Some(addr) => format!("connection #{number} from {addr}"),
-        None => format!("connection #{number}"),
-    };
+    let who = pending
+        .peer()
+        .map(|addr| addr.to_string())
+        .filter(|shown| !shown.is_empty())
+        .unwrap_or_else(|| "an unnamed peer".to_string());
+    let tag = format!("connection #{number}");
     let mut conn = match pending.authenticate() {
         Ok(conn) => conn,
         Err(e) => {
-            fail::report(&format!(
-                "{peer}: {}",
-                describe(&e, Doing::Handshake("peer"))
-            ));
+            fail::report(&format!("{tag}: {}", describe(&e, Doing::Handshake(&who))));
             return;
         }
     };
@@ -111,14 +110,14 @@ fn serve(pending: PendingConnection, number: u64, shared: &Shared) {
     let outcome = conn
         .set_read_timeout(shared.read_timeout)
         .and_then(|()| match shared.mode {
-            Mode::Print => print_loop(&mut conn, &peer),
+            Mode::Print => print_loop(&mut conn, &tag),
             Mode::Echo => echo_loop(&mut conn),
             Mode::EchoBytes => echo_bytes_loop(&mut conn),
         });
     let clean = match outcome {
         Ok(()) | Err(Error::Eof) => true,
         Err(e) => {
-            fail::report(&format!("{peer}: {}", describe(&e, Doing::Recv("peer"))));
+            fail::report(&format!("{tag}: {}", describe(&e, Doing::Recv(&who))));
             false
         }
     };
@@ -129,12 +128,12 @@ fn serve(pending: PendingConnection, number: u64, shared: &Shared) {
 
 /// Prints each message's repr; an undecodable message is reported and skipped (the frames
 /// stay in step).
-fn print_loop(conn: &mut Connection, peer: &str) -> mpconn::Result<()> {
+fn print_loop(conn: &mut Connection, tag: &str) -> mpconn::Result<()> {
     loop {
         let message = conn.recv_bytes()?;
         match loads(&message) {
             Ok(value) => out::line(&value.to_string()),
-            Err(e) => fail::report(&format!("{peer}: undecodable message skipped: {e}")),
+            Err(e) => fail::report(&format!("{tag}: undecodable message skipped: {e}")),
         }
     }
 }
