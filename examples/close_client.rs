@@ -11,10 +11,8 @@ fn main() -> mpconn::Result<()> {
         .parse()?;
     let mut conn = Client::connect(&address, Some(b"secret password"))?;
     // can also send arbitrary objects: `int` and `sum` travel as globals of builtins.
-    let mut objects = match "['a', 2.5, None]".parse::<Value>()? {
-        Value::List(items) => items.as_ref().clone(),
-        _ => unreachable!("a list literal parses to a list"),
-    };
+    let literal: Value = "['a', 2.5, None]".parse()?;
+    let mut objects = literal.as_list().unwrap_or_default().to_vec();
     objects.push(Value::global("builtins", "int"));
     objects.push(Value::global("builtins", "sum"));
     conn.send(&Value::list(objects))?;

@@ -33,10 +33,8 @@ fn main() -> mpconn::Result<()> {
         .map(|text| text.parse::<Value>())
         .collect::<mpconn::Result<Vec<_>>>()?;
     // [2.25, None, 'junk', float]: `float` travels as the global builtins.float.
-    let mut seed = match "[2.25, None, 'junk']".parse::<Value>()? {
-        Value::List(items) => items.as_ref().clone(),
-        _ => unreachable!("a list literal parses to a list"),
-    };
+    let literal: Value = "[2.25, None, 'junk']".parse()?;
+    let mut seed = literal.as_list().unwrap_or_default().to_vec();
     seed.push(Value::global("builtins", "float"));
     values.push(Value::list(seed));
 

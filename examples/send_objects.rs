@@ -21,10 +21,8 @@ fn main() -> mpconn::Result<()> {
         None => println!("connection accepted from "),
     }
 
-    let mut objects = match "[2.25, None, 'junk']".parse::<Value>()? {
-        Value::List(items) => items.as_ref().clone(),
-        _ => unreachable!("a list literal parses to a list"),
-    };
+    let literal: Value = "[2.25, None, 'junk']".parse()?;
+    let mut objects = literal.as_list().unwrap_or_default().to_vec();
     objects.push(Value::global("builtins", "float"));
     conn.send(&Value::list(objects))?;
 

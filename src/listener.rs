@@ -1,99 +1,367 @@
-//! [`Listener`] (stub: being written).
+//! [`Listener`]: Python's `multiprocessing.connection.Listener`.
+use std::fmt;
+use std::net::TcpListener;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::{Address, Connection, Digest, Result};
+use socket2::{Domain, Socket, Type};
 
-/// Options for [`Listener::bind_with`].
-#[derive(Clone, Debug)]
+use crate::address::Family;
+use crate::stream::Stream;
+use crate::wire::handshake::AuthKey;
+use crate::{Address, Connection, Digest, Error, Result};
+
+pub use crate::connection::DEFAULT_MAX_MESSAGE_SIZE;
+
+/// Default listen backlog. CPython's default is 1; a server that wants to keep up with
+/// bursts of clients needs more, and 128 is what the Linux kernel long used as SOMAXCONN.
+pub const DEFAULT_BACKLOG: i32 = 128;
+/// Default time a peer has to complete the digest challenge in [`Listener::accept`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Options for [`Listener::bind_with`]. `Debug` never shows the authkey.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ListenerOptions {
-    /// The key for the digest challenge; `None` skips the handshake.
+    /// The key for the digest challenge; `None` skips it (an empty key still runs it).
     pub authkey: Option<Vec<u8>>,
-    /// The digest the challenge uses (default `{sha256}`; `Digest::Legacy` for 3.11 peers' form).
+    /// The digest the challenge uses (default `{sha256}`; [`Digest::Legacy`] sends the
+    /// 20-byte challenge of Python ≤ 3.11).
     pub digest: Digest,
-    /// The listen backlog.
+    /// Listen backlog (default [`DEFAULT_BACKLOG`], 128).
     pub backlog: i32,
-    /// Bound on the handshake of each accepted connection.
+    /// Time limit on each read and write of the handshake in [`Listener::accept`]
+    /// (default [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s; `None`: no limit).
     pub handshake_timeout: Option<Duration>,
-    /// Largest message accepted connections receive.
+    /// Largest message accepted connections receive (default
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`]; `None`: no limit but memory).
     pub max_message_size: Option<usize>,
 }
 
 impl Default for ListenerOptions {
     fn default() -> Self {
-        Self::new()
+        ListenerOptions::new()
+    }
+}
+
+impl fmt::Debug for ListenerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListenerOptions")
+            .field("authkey", &self.authkey.as_ref().map(|_| "<redacted>"))
+            .field("digest", &self.digest)
+            .field("backlog", &self.backlog)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_message_size", &self.max_message_size)
+            .finish()
     }
 }
 
 impl ListenerOptions {
-    /// Default options.
+    /// The defaults: no authkey, `{sha256}`, backlog 128, 10 s handshake, 1 GiB messages.
     pub fn new() -> Self {
         ListenerOptions {
             authkey: None,
             digest: Digest::default(),
-            backlog: 128,
-            handshake_timeout: Some(Duration::from_secs(10)),
-            max_message_size: Some(crate::connection::DEFAULT_MAX_MESSAGE_SIZE),
+            backlog: DEFAULT_BACKLOG,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
         }
     }
-    /// Sets the authkey.
+    /// Sets the authkey (every accepted connection runs the digest challenge).
     pub fn authkey(mut self, key: &[u8]) -> Self {
         self.authkey = Some(key.to_vec());
         self
     }
-    /// Sets the digest.
-    pub fn digest(mut self, d: Digest) -> Self {
-        self.digest = d;
+    /// Sets the digest the challenge uses.
+    pub fn digest(mut self, digest: Digest) -> Self {
+        self.digest = digest;
+        self
+    }
+    /// Sets the listen backlog.
+    pub fn backlog(mut self, backlog: i32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+    /// Sets (or with `None` removes) the handshake time limit.
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+    /// Sets (or with `None` removes) the maximum message size of accepted connections.
+    pub fn max_message_size(mut self, max: Option<usize>) -> Self {
+        self.max_message_size = max;
         self
     }
 }
 
-/// Python's `Listener`: binds, accepts, authenticates.
 #[derive(Debug)]
-pub struct Listener {
-    _private: (),
+enum ListenSocket {
+    Tcp(TcpListener),
+    Unix(UnixListener),
 }
 
-/// An accepted connection whose handshake has not run yet.
+/// Python's `Listener`: binds, accepts, authenticates.
+///
+/// `accept` takes `&self`, so one listener can be shared between threads. Dropping it
+/// closes the socket and removes a filesystem socket file (and the private directory
+/// [`Listener::bind_any`] made for it), as CPython's `close` does.
+pub struct Listener {
+    socket: ListenSocket,
+    address: Address,
+    key: Option<AuthKey>,
+    options: ListenerOptions,
+    last_accepted: Mutex<Option<Address>>,
+    unlink: Option<PathBuf>,
+    remove_dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("address", &self.address)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// An accepted connection whose digest challenge has not run yet (see
+/// [`Listener::accept_pending`]). Dropping it closes the connection.
 #[derive(Debug)]
+#[must_use = "call authenticate() to run the handshake and get the connection"]
 pub struct PendingConnection {
-    _private: (),
+    conn: Connection,
+    key: Option<AuthKey>,
+    digest: Digest,
+    timeout: Option<Duration>,
+    peer: Option<Address>,
 }
 
 impl PendingConnection {
-    /// Runs the handshake.
+    /// Runs the digest challenge (if the listener has a key) under the listener's
+    /// handshake timeout: deliver, then answer. Returns the connection, ready for use.
     pub fn authenticate(self) -> Result<Connection> {
-        todo!()
+        let PendingConnection {
+            mut conn,
+            key,
+            digest,
+            timeout,
+            ..
+        } = self;
+        if let Some(key) = key {
+            conn.with_timeouts(timeout, |c| {
+                c.deliver_challenge(key.expose(), digest)?;
+                c.answer_challenge(key.expose())
+            })?;
+        }
+        Ok(conn)
     }
-    /// The peer's address.
+
+    /// The peer's address (`None` for an unnamed AF_UNIX peer).
     pub fn peer(&self) -> Option<Address> {
-        todo!()
+        self.peer.clone()
     }
 }
 
 impl Listener {
     /// Binds `address`; with `authkey`, every accepted connection runs the digest challenge.
-    pub fn bind(_address: &Address, _authkey: Option<&[u8]>) -> Result<Listener> {
-        todo!()
+    pub fn bind(address: &Address, authkey: Option<&[u8]>) -> Result<Listener> {
+        let mut options = ListenerOptions::new();
+        options.authkey = authkey.map(<[u8]>::to_vec);
+        Listener::bind_with(address, options)
     }
-    /// Binds with options.
-    pub fn bind_with(_address: &Address, _options: ListenerOptions) -> Result<Listener> {
-        todo!()
+
+    /// Binds `address` with `options`. TCP sockets get `SO_REUSEADDR`, as in CPython.
+    pub fn bind_with(address: &Address, options: ListenerOptions) -> Result<Listener> {
+        let (socket, unlink) = match address {
+            Address::Inet { .. } => {
+                let mut last = None;
+                let mut bound = None;
+                for addr in address.resolve()? {
+                    match bind_tcp(addr, options.backlog) {
+                        Ok(l) => {
+                            bound = Some(l);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match bound {
+                    Some(l) => (ListenSocket::Tcp(l), None),
+                    None => {
+                        return Err(last
+                            .map(Error::Io)
+                            .unwrap_or_else(|| address.error("no address")))
+                    }
+                }
+            }
+            Address::Unix(_) | Address::Abstract(_) => {
+                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+                socket.bind(&address.unix_sockaddr()?)?;
+                socket.listen(options.backlog)?;
+                let unlink = match address {
+                    Address::Unix(p) => Some(p.clone()),
+                    _ => None,
+                };
+                (
+                    ListenSocket::Unix(UnixListener::from(std::os::fd::OwnedFd::from(socket))),
+                    unlink,
+                )
+            }
+        };
+        let bound_address = match &socket {
+            ListenSocket::Tcp(l) => Address::from(l.local_addr()?),
+            ListenSocket::Unix(_) => address.clone(),
+        };
+        let key = options.authkey.as_deref().map(AuthKey::new);
+        Ok(Listener {
+            socket,
+            address: bound_address,
+            key,
+            options,
+            last_accepted: Mutex::new(None),
+            unlink,
+            remove_dir: None,
+        })
     }
-    /// Accepts one connection and authenticates it.
-    pub fn accept(&self) -> Result<Connection> {
-        todo!()
+
+    /// Binds an arbitrary free address of `family` (Python's `Listener(family=...)` with no
+    /// address): `127.0.0.1` on a free port, a socket file in a fresh private (0700)
+    /// temporary directory, or a random abstract name.
+    pub fn bind_any(family: Family, options: ListenerOptions) -> Result<Listener> {
+        let tag = random_tag();
+        match family {
+            Family::Inet => Listener::bind_with(
+                &Address::Inet {
+                    host: "127.0.0.1".into(),
+                    port: 0,
+                },
+                options,
+            ),
+            Family::Abstract => Listener::bind_with(
+                &Address::Abstract(format!("mpconn-{tag}").into_bytes()),
+                options,
+            ),
+            Family::Unix => {
+                use std::os::unix::fs::DirBuilderExt;
+                let dir = std::env::temp_dir().join(format!("mpconn-{tag}"));
+                std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+                let result = Listener::bind_with(&Address::Unix(dir.join("listener")), options);
+                match result {
+                    Ok(mut l) => {
+                        l.remove_dir = Some(dir);
+                        Ok(l)
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_dir(&dir);
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
-    /// Accepts one connection without authenticating it.
+
+    /// Accepts one connection without authenticating it; call
+    /// [`PendingConnection::authenticate`] (e.g. in a worker thread, so that a slow peer
+    /// never blocks the next accept).
     pub fn accept_pending(&self) -> Result<PendingConnection> {
-        todo!()
+        let stream = loop {
+            let r = match &self.socket {
+                ListenSocket::Tcp(l) => l.accept().map(|(s, _)| {
+                    let _ = s.set_nodelay(true);
+                    Stream::Tcp(s)
+                }),
+                ListenSocket::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            };
+            match r {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let peer = stream.peer();
+        *self.last_accepted.lock().unwrap_or_else(|p| p.into_inner()) = peer.clone();
+        let mut conn = Connection::new(stream);
+        conn.set_max_message_size(self.options.max_message_size);
+        Ok(PendingConnection {
+            conn,
+            key: self.key.clone(),
+            digest: self.options.digest,
+            timeout: self.options.handshake_timeout,
+            peer,
+        })
     }
+
+    /// Accepts one connection and, with an authkey, runs the digest challenge under the
+    /// handshake timeout (Python's `accept`).
+    pub fn accept(&self) -> Result<Connection> {
+        self.accept_pending()?.authenticate()
+    }
+
     /// The bound address (port 0 resolved).
     pub fn address(&self) -> Address {
-        todo!()
+        self.address.clone()
     }
-    /// The peer of the last accepted connection.
+
+    /// The peer of the last accepted connection (`None` before the first accept, or when
+    /// that peer was an unnamed AF_UNIX socket, which CPython reports as `''`).
     pub fn last_accepted(&self) -> Option<Address> {
-        todo!()
+        self.last_accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The options the listener was bound with.
+    pub fn options(&self) -> &ListenerOptions {
+        &self.options
+    }
+
+    /// Closes the listener (dropping it does the same).
+    pub fn close(self) -> Result<()> {
+        drop(self);
+        Ok(())
+    }
+}
+
+fn bind_tcp(addr: std::net::SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+fn random_tag() -> String {
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(path) = &self.unlink {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(dir) = &self.remove_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.socket {
+            ListenSocket::Tcp(l) => l.as_fd(),
+            ListenSocket::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 }

@@ -1,1 +1,227 @@
-//! The byte streams under a connection (stub: being written).
+//! The byte streams under a connection: TCP, AF_UNIX (path or abstract) and any other
+//! inherited descriptor (an OS pipe end).
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use crate::Address;
+
+/// One stream a [`crate::Connection`] runs over.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    /// A descriptor that is not a socket (a pipe end): no timeouts, no shutdown.
+    Fd(File),
+}
+
+impl Stream {
+    /// Wraps an inherited descriptor, choosing the kind from the socket's family.
+    pub(crate) fn from_owned_fd(fd: OwnedFd) -> io::Result<Stream> {
+        let socket = socket2::SockRef::from(&fd);
+        match socket.local_addr() {
+            Ok(addr) if addr.is_ipv4() || addr.is_ipv6() => {
+                let s = TcpStream::from(fd);
+                let _ = s.set_nodelay(true);
+                Ok(Stream::Tcp(s))
+            }
+            Ok(addr) if addr.family() == libc::AF_UNIX as libc::sa_family_t => {
+                Ok(Stream::Unix(UnixStream::from(fd)))
+            }
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "unsupported socket family",
+            )),
+            // Not a socket (ENOTSOCK): a pipe or another file.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => Ok(Stream::Fd(File::from(fd))),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn into_owned_fd(self) -> OwnedFd {
+        match self {
+            Stream::Tcp(s) => s.into(),
+            Stream::Unix(s) => s.into(),
+            Stream::Fd(f) => f.into(),
+        }
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+            Stream::Fd(_) => unsupported_timeout(t),
+        }
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(t),
+            Stream::Unix(s) => s.set_write_timeout(t),
+            Stream::Fd(_) => unsupported_timeout(t),
+        }
+    }
+
+    pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Stream::Tcp(s) => s.read_timeout(),
+            Stream::Unix(s) => s.read_timeout(),
+            Stream::Fd(_) => Ok(None),
+        }
+    }
+
+    pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Stream::Tcp(s) => s.write_timeout(),
+            Stream::Unix(s) => s.write_timeout(),
+            Stream::Fd(_) => Ok(None),
+        }
+    }
+
+    pub(crate) fn try_clone(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
+            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+            Stream::Fd(f) => Stream::Fd(f.try_clone()?),
+        })
+    }
+
+    pub(crate) fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            Stream::Fd(_) => Ok(()),
+        };
+    }
+
+    pub(crate) fn peer(&self) -> Option<Address> {
+        socket2::SockRef::from(self)
+            .peer_addr()
+            .ok()
+            .and_then(|a| Address::from_sockaddr(&a))
+    }
+
+    pub(crate) fn local(&self) -> Option<Address> {
+        socket2::SockRef::from(self)
+            .local_addr()
+            .ok()
+            .and_then(|a| Address::from_sockaddr(&a))
+    }
+
+    /// Reads at most `max` bytes into the spare capacity of `out` (which the caller
+    /// reserved), extending its length; no zero-filling for sockets. Returns 0 at EOF.
+    pub(crate) fn read_into_spare(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let start = out.len();
+        let spare = out.spare_capacity_mut();
+        let want = spare.len().min(max);
+        let n = match self {
+            Stream::Tcp(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            Stream::Unix(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            Stream::Fd(f) => {
+                out.resize(start + want, 0);
+                let r = f.read(&mut out[start..]);
+                out.truncate(start + *r.as_ref().unwrap_or(&0));
+                return r;
+            }
+        };
+        assert!(n <= want, "recv(2) returned more than asked");
+        // SAFETY: recv(2) initialised the first `n` (<= want) bytes of the spare capacity.
+        unsafe { out.set_len(start + n) };
+        Ok(n)
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Stream::Tcp(_) => "tcp",
+            Stream::Unix(_) => "unix",
+            Stream::Fd(_) => "fd",
+        }
+    }
+}
+
+fn unsupported_timeout(t: Option<Duration>) -> io::Result<()> {
+    match t {
+        None => Ok(()),
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "timeouts need a socket; this connection runs over another descriptor",
+        )),
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+            Stream::Fd(f) => f.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+            Stream::Fd(f) => f.write(buf),
+        }
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Fd(f) => f.write_vectored(bufs),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
+            Stream::Fd(f) => f.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+/// `poll(2)` over `fds`, retrying on EINTR with the remaining time; returns how many
+/// entries have events. `None` blocks, zero polls.
+pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    loop {
+        let ms: libc::c_int = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                // Round up so that a short timeout does not become a busy poll.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                ms.min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
+        // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd structs and its
+        // length is passed with it; poll(2) writes only their `revents` fields.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -1,7 +1,901 @@
-//! The pickle decoder (stub: being written).
-use super::{DecodeOptions, PickleError, PickleErrorKind};
-use crate::value::Value;
+//! The pickle decoder: every opcode of protocols 0–5 into a [`Value`], with no import and
+//! no execution of anything.
+//!
+//! The opcode loop ([`Decoder`]) runs over the input once. Scalars become `Value`s at
+//! once; containers become nodes of a [`graph::Arena`] so that they can still change
+//! after being memoized or shared; the graph becomes a `Value` tree at `STOP` (see
+//! `graph.rs` for sharing and cycles). Nothing here recurses, and nothing is allocated
+//! from a length field before the bytes it announces are known to be present.
+//!
+//! Well-known reduce patterns become native values: `set(list)`, `frozenset(list)`,
+//! `bytearray(bytes)`, `bytes()`, `_codecs.encode(str, 'latin1')` (how protocols 0–2
+//! carry `bytes`). Protocol 0–2 names from Python 2 (`__builtin__`, `copy_reg`, ...) are
+//! mapped to Python 3 ones as CPython does with `fix_imports`. Everything else built by
+//! REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ is a [`Value::Object`].
+//!
+//! Known differences from CPython's unpickler: a pickle must end exactly at `STOP` with one
+//! value on the stack and no open MARK (CPython ignores the rest); `SETITEMS` with a key
+//! already present appends a second pair (no `Value` hashing here); `BUILD` applied twice
+//! to an object keeps the last state; `EXT1/2/4`, `PERSID` / `BINPERSID` and
+//! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them.
 
-pub(crate) fn decode(_data: &[u8], _options: &DecodeOptions) -> Result<Value, PickleError> {
-    Err(PickleError::new(0, PickleErrorKind::UnexpectedEof))
+mod compat;
+mod graph;
+mod text;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use num_bigint::BigInt;
+
+use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
+use crate::value::{Construct, Global, Object, PyStr, Value};
+use graph::{Arena, ConvertError, NodeData, NODE_COST};
+
+/// Bytes charged for one `Value` slot in a container or the memo.
+const SLOT: usize = std::mem::size_of::<Value>();
+
+pub(crate) fn decode(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
+    let mut d = Decoder {
+        data,
+        pos: 0,
+        start: 0,
+        stack: Vec::with_capacity(16),
+        marks: Vec::new(),
+        memo: Memo::default(),
+        arena: Arena::new(),
+        proto: 0,
+        alloc: 0,
+        opts: options,
+    };
+    let root = d.run()?;
+    let budget = options.max_alloc.saturating_sub(d.alloc);
+    let end = data.len();
+    // Drop the memo before converting so that the tree holds the only references.
+    let Decoder { arena, .. } = d;
+    arena
+        .into_value(root, options.max_depth, budget)
+        .map_err(|e| match e {
+            ConvertError::TooDeep => PickleError::new(end, K::TooDeep(options.max_depth)),
+            ConvertError::Alloc => PickleError::new(end, K::AllocLimit(options.max_alloc)),
+            ConvertError::Unshared => PickleError::new(
+                end,
+                K::WrongType("internal: a node reached twice was not marked shared".into()),
+            ),
+        })
+}
+
+/// The memo: dense for the small indices picklers use, a map for sparse large ones.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Option<Value>>,
+    sparse: HashMap<u64, Value>,
+    count: usize,
+}
+
+impl Memo {
+    /// Stores `v` at `idx`; returns true when the index is new.
+    fn put(&mut self, idx: u64, v: Value) -> bool {
+        let dense_len = self.dense.len() as u64;
+        if idx < dense_len + 64 {
+            let i = idx as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            let fresh = self.dense[i].is_none()
+                && (self.sparse.is_empty() || self.sparse.remove(&idx).is_none());
+            self.dense[i] = Some(v);
+            if fresh {
+                self.count += 1;
+            }
+            fresh
+        } else {
+            let fresh = self.sparse.insert(idx, v).is_none();
+            if fresh {
+                self.count += 1;
+            }
+            fresh
+        }
+    }
+
+    fn get(&self, idx: u64) -> Option<&Value> {
+        match usize::try_from(idx).ok().and_then(|i| self.dense.get(i)) {
+            Some(Some(v)) => Some(v),
+            _ if self.sparse.is_empty() => None,
+            _ => self.sparse.get(&idx),
+        }
+    }
+}
+
+struct Decoder<'a> {
+    data: &'a [u8],
+    /// Next byte to read.
+    pos: usize,
+    /// Offset of the opcode being run (for errors).
+    start: usize,
+    stack: Vec<Value>,
+    /// Stack lengths at each MARK.
+    marks: Vec<usize>,
+    memo: Memo,
+    arena: Arena,
+    proto: u8,
+    /// Bytes charged so far against `max_alloc`.
+    alloc: usize,
+    opts: &'a DecodeOptions,
+}
+
+type R<T> = Result<T, PickleError>;
+
+impl<'a> Decoder<'a> {
+    fn err(&self, kind: K) -> PickleError {
+        PickleError::new(self.start, kind)
+    }
+
+    fn wrong<T>(&self, what: &str) -> R<T> {
+        Err(self.err(K::WrongType(what.to_string())))
+    }
+
+    fn bad<T>(&self, what: impl Into<String>) -> R<T> {
+        Err(self.err(K::BadArgument(what.into())))
+    }
+
+    fn charge(&mut self, n: usize) -> R<()> {
+        self.alloc = self.alloc.saturating_add(n);
+        if self.alloc > self.opts.max_alloc {
+            return Err(self.err(K::AllocLimit(self.opts.max_alloc)));
+        }
+        Ok(())
+    }
+
+    // ---- reading ----
+
+    #[inline]
+    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+        if self.data.len() - self.pos < n {
+            return Err(self.err(K::UnexpectedEof));
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    #[inline]
+    fn u8(&mut self) -> R<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    #[inline]
+    fn u16(&mut self) -> R<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    #[inline]
+    fn u32(&mut self) -> R<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> R<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    /// `n` bytes announced by a length field: refused before anything is allocated when
+    /// the input is shorter.
+    fn take_len(&mut self, n: u64) -> R<&'a [u8]> {
+        if n > (self.data.len() - self.pos) as u64 {
+            return Err(self.err(K::UnexpectedEof));
+        }
+        let s = self.take(n as usize)?;
+        self.charge(s.len())?;
+        Ok(s)
+    }
+
+    /// A line up to `\n` (not included).
+    fn line(&mut self) -> R<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        match rest.iter().position(|b| *b == b'\n') {
+            Some(n) => {
+                self.pos += n + 1;
+                Ok(&rest[..n])
+            }
+            None => Err(self.err(K::UnexpectedEof)),
+        }
+    }
+
+    // ---- the stack ----
+
+    /// The lowest stack index the current opcode may pop (the last MARK).
+    #[inline]
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn pop(&mut self) -> R<Value> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.err(K::StackUnderflow));
+        }
+        Ok(self.stack.pop().expect("checked above"))
+    }
+
+    #[inline]
+    fn top(&self) -> R<&Value> {
+        if self.stack.len() <= self.fence() {
+            return Err(self.err(K::StackUnderflow));
+        }
+        Ok(self.stack.last().expect("checked above"))
+    }
+
+    /// Pops the last MARK and returns the stack length it recorded.
+    fn pop_mark(&mut self) -> R<usize> {
+        match self.marks.pop() {
+            Some(m) => Ok(m),
+            None => Err(self.err(K::StackUnderflow)),
+        }
+    }
+
+    /// Pops the items above the last MARK.
+    fn mark_items(&mut self) -> R<Vec<Value>> {
+        let m = self.pop_mark()?;
+        self.charge(NODE_COST + (self.stack.len() - m) * SLOT)?;
+        Ok(self.stack.drain(m..).collect())
+    }
+
+    fn new_node(&mut self, data: NodeData) -> R<Value> {
+        self.charge(NODE_COST)?;
+        match self.arena.push(data) {
+            Some(v) => Ok(v),
+            None => Err(self.err(K::AllocLimit(self.opts.max_alloc))),
+        }
+    }
+
+    fn push_node(&mut self, data: NodeData) -> R<()> {
+        let v = self.new_node(data)?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    // ---- the memo ----
+
+    fn memo_put(&mut self, idx: u64) -> R<()> {
+        let v = self.top()?.clone();
+        if self.memo.put(idx, v) {
+            self.charge(SLOT + 8)?;
+            if self.memo.count > self.opts.max_memo {
+                return Err(self.err(K::MemoLimit(self.opts.max_memo)));
+            }
+        }
+        Ok(())
+    }
+
+    fn memo_get(&mut self, idx: u64) -> R<()> {
+        match self.memo.get(idx) {
+            Some(v) => {
+                let v = v.clone();
+                self.arena.mark_shared(&v);
+                self.stack.push(v);
+                Ok(())
+            }
+            None => Err(self.err(K::MissingMemo(idx))),
+        }
+    }
+
+    fn text_index(&mut self) -> R<u64> {
+        let line = self.line()?;
+        match text::parse_index(line) {
+            Ok(i) => Ok(i),
+            Err(true) => self.bad("negative memo index"),
+            Err(false) => self.bad("memo index is not a number"),
+        }
+    }
+
+    // ---- the loop ----
+
+    fn run(&mut self) -> R<Value> {
+        loop {
+            self.start = self.pos;
+            let Some(&code) = self.data.get(self.pos) else {
+                return Err(self.err(K::UnexpectedEof));
+            };
+            self.pos += 1;
+            match code {
+                op::STOP => return self.stop(),
+                op::PROTO => {
+                    let p = self.u8()?;
+                    if p > 5 {
+                        return Err(self.err(K::UnsupportedProtocol(p)));
+                    }
+                    self.proto = p;
+                }
+                op::FRAME => {
+                    let n = self.u64()?;
+                    if n > (self.data.len() - self.pos) as u64 {
+                        return Err(self.err(K::UnexpectedEof));
+                    }
+                }
+                // ---- scalars ----
+                op::NONE => self.stack.push(Value::None),
+                op::NEWTRUE => self.stack.push(Value::Bool(true)),
+                op::NEWFALSE => self.stack.push(Value::Bool(false)),
+                op::BININT => {
+                    let n = self.u32()? as i32;
+                    self.stack.push(Value::Int(i64::from(n)));
+                }
+                op::BININT1 => {
+                    let n = self.u8()?;
+                    self.stack.push(Value::Int(i64::from(n)));
+                }
+                op::BININT2 => {
+                    let n = self.u16()?;
+                    self.stack.push(Value::Int(i64::from(n)));
+                }
+                op::INT => {
+                    let line = self.line()?;
+                    let v = match line {
+                        b"00" => Value::Bool(false),
+                        b"01" => Value::Bool(true),
+                        _ => match text::parse_int(line) {
+                            Some(v) => v,
+                            None => return self.bad("INT argument is not an integer"),
+                        },
+                    };
+                    self.charge(line.len())?;
+                    self.stack.push(v);
+                }
+                op::LONG => {
+                    let line = self.line()?;
+                    let digits = line.strip_suffix(b"L").unwrap_or(line);
+                    let Some(v) = text::parse_int(digits) else {
+                        return self.bad("LONG argument is not an integer");
+                    };
+                    self.charge(line.len())?;
+                    self.stack.push(v);
+                }
+                op::LONG1 => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.stack.push(long_le(b));
+                }
+                op::LONG4 => {
+                    let n = self.u32()? as i32;
+                    if n < 0 {
+                        return self.bad("LONG4 with a negative byte count");
+                    }
+                    let b = self.take_len(n as u64)?;
+                    self.stack.push(long_le(b));
+                }
+                op::BINFLOAT => {
+                    let b = self.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    self.stack.push(Value::Float(f64::from_be_bytes(a)));
+                }
+                op::FLOAT => {
+                    let line = self.line()?;
+                    match text::parse_float(line) {
+                        Some(f) => self.stack.push(Value::Float(f)),
+                        None => return self.bad("FLOAT argument is not a float"),
+                    }
+                }
+                // ---- strings and bytes ----
+                op::SHORT_BINUNICODE => {
+                    let n = self.u8()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE => {
+                    let n = self.u32()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE8 => {
+                    let n = self.u64()?;
+                    self.unicode(n)?;
+                }
+                op::UNICODE => {
+                    let line = self.line()?;
+                    self.charge(line.len() * 2)?;
+                    match text::raw_unicode_escape(line) {
+                        Ok(s) => self.stack.push(Value::Str(s)),
+                        Err(e) => return self.bad(format!("UNICODE: {e}")),
+                    }
+                }
+                op::SHORT_BINBYTES => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.stack.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES => {
+                    let n = self.u32()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.stack.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.stack.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BYTEARRAY8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.stack.push(Value::ByteArray(Arc::new(b.to_vec())));
+                }
+                op::SHORT_BINSTRING => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.py2_str(b)?;
+                }
+                op::BINSTRING => {
+                    let n = self.u32()? as i32;
+                    if n < 0 {
+                        return self.bad("BINSTRING with a negative length");
+                    }
+                    let b = self.take_len(n as u64)?;
+                    self.py2_str(b)?;
+                }
+                op::STRING => {
+                    let line = self.line()?;
+                    self.charge(line.len())?;
+                    match text::parse_string_literal(line) {
+                        Ok(b) => self.py2_str(&b)?,
+                        Err(e) => return self.bad(e),
+                    }
+                }
+                op::NEXT_BUFFER => return Err(self.err(K::OutOfBandBuffer)),
+                op::READONLY_BUFFER => match self.top()? {
+                    Value::Bytes(_) => {}
+                    Value::ByteArray(b) => {
+                        let v = Value::Bytes(Arc::from(b.as_slice()));
+                        *self.stack.last_mut().expect("top checked") = v;
+                    }
+                    _ => return self.wrong("READONLY_BUFFER on a non-buffer"),
+                },
+                // ---- containers ----
+                op::EMPTY_LIST => self.push_node(NodeData::List(Vec::new()))?,
+                op::EMPTY_TUPLE => self.push_node(NodeData::Tuple(Vec::new()))?,
+                op::EMPTY_DICT => self.push_node(NodeData::Dict(Vec::new()))?,
+                op::EMPTY_SET => self.push_node(NodeData::Set(Vec::new()))?,
+                op::LIST => {
+                    let items = self.mark_items()?;
+                    self.push_node(NodeData::List(items))?;
+                }
+                op::TUPLE => {
+                    let items = self.mark_items()?;
+                    self.push_node(NodeData::Tuple(items))?;
+                }
+                op::FROZENSET => {
+                    let items = self.mark_items()?;
+                    self.push_node(NodeData::FrozenSet(items))?;
+                }
+                op::DICT => {
+                    let m = self.pop_mark()?;
+                    let n = self.stack.len() - m;
+                    if n % 2 != 0 {
+                        return self.bad("odd number of items for DICT");
+                    }
+                    self.charge(NODE_COST + n * SLOT)?;
+                    let mut pairs = Vec::new();
+                    push_pairs(&mut pairs, &mut self.stack, m);
+                    self.push_node(NodeData::Dict(pairs))?;
+                }
+                op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                    let n = usize::from(code - op::TUPLE1 + 1);
+                    if self.stack.len() < self.fence() + n {
+                        return Err(self.err(K::StackUnderflow));
+                    }
+                    self.charge(NODE_COST + n * SLOT)?;
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.push_node(NodeData::Tuple(items))?;
+                }
+                op::APPEND => {
+                    self.top()?;
+                    let m = self.stack.len() - 1;
+                    self.append(m)?;
+                }
+                op::APPENDS => {
+                    let m = self.pop_mark()?;
+                    self.append(m)?;
+                }
+                op::SETITEM => {
+                    if self.stack.len() < self.fence() + 2 {
+                        return Err(self.err(K::StackUnderflow));
+                    }
+                    let m = self.stack.len() - 2;
+                    self.set_items(m)?;
+                }
+                op::SETITEMS => {
+                    let m = self.pop_mark()?;
+                    self.set_items(m)?;
+                }
+                op::ADDITEMS => {
+                    let m = self.pop_mark()?;
+                    if m >= self.stack.len() {
+                        continue;
+                    }
+                    let i = self.target(m)?;
+                    self.charge((self.stack.len() - m) * SLOT)?;
+                    match self.arena.get_mut(i) {
+                        Some(NodeData::Set(s)) => s.extend(self.stack.drain(m..)),
+                        _ => return self.wrong("ADDITEMS onto something that is not a set"),
+                    }
+                }
+                // ---- stack manipulation ----
+                op::MARK => {
+                    self.charge(8)?;
+                    self.marks.push(self.stack.len());
+                }
+                op::POP => {
+                    if self.marks.last() == Some(&self.stack.len()) {
+                        self.marks.pop();
+                    } else {
+                        self.pop()?;
+                    }
+                }
+                op::POP_MARK => {
+                    let m = self.pop_mark()?;
+                    self.stack.truncate(m);
+                }
+                op::DUP => {
+                    let v = self.top()?.clone();
+                    self.arena.mark_shared(&v);
+                    self.stack.push(v);
+                }
+                // ---- memo ----
+                op::GET => {
+                    let i = self.text_index()?;
+                    self.memo_get(i)?;
+                }
+                op::BINGET => {
+                    let i = self.u8()?;
+                    self.memo_get(u64::from(i))?;
+                }
+                op::LONG_BINGET => {
+                    let i = self.u32()?;
+                    self.memo_get(u64::from(i))?;
+                }
+                op::PUT => {
+                    let i = self.text_index()?;
+                    self.memo_put(i)?;
+                }
+                op::BINPUT => {
+                    let i = self.u8()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::LONG_BINPUT => {
+                    let i = self.u32()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::MEMOIZE => {
+                    let i = self.memo.count as u64;
+                    self.memo_put(i)?;
+                }
+                // ---- objects ----
+                op::GLOBAL => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.charge(module.len() + name.len() + NODE_COST)?;
+                    let (Ok(module), Ok(name)) =
+                        (std::str::from_utf8(module), std::str::from_utf8(name))
+                    else {
+                        return self.bad("GLOBAL names must be UTF-8");
+                    };
+                    let g = self.global(module, name);
+                    self.stack.push(g);
+                }
+                op::STACK_GLOBAL => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Value::Str(module), Value::Str(name)) = (&module, &name) else {
+                        return self.wrong("STACK_GLOBAL requires two str");
+                    };
+                    self.charge(NODE_COST)?;
+                    let g = match (module.as_str(), name.as_str()) {
+                        (Some(m), Some(n)) => self.global(m, n),
+                        _ => Value::Global(Arc::new(Global {
+                            module: module.clone(),
+                            name: name.clone(),
+                        })),
+                    };
+                    self.stack.push(g);
+                }
+                op::REDUCE => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let args = self.tuple_items(&args, "REDUCE")?;
+                    let v = match self.normalize(&callable, &args)? {
+                        Some(v) => v,
+                        None => self.new_node(object(Construct::Reduce, callable, args, None))?,
+                    };
+                    self.stack.push(v);
+                }
+                op::NEWOBJ => {
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    let args = self.tuple_items(&args, "NEWOBJ")?;
+                    self.push_node(object(Construct::NewObj, cls, args, None))?;
+                }
+                op::NEWOBJ_EX => {
+                    let kwargs = self.pop()?;
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    let args = self.tuple_items(&args, "NEWOBJ_EX")?;
+                    if !matches!(self.arena.node_mut(&kwargs), Some(NodeData::Dict(_))) {
+                        return self.wrong("NEWOBJ_EX keyword arguments must be a dict");
+                    }
+                    self.push_node(object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
+                }
+                op::INST => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    let (Ok(module), Ok(name)) =
+                        (std::str::from_utf8(module), std::str::from_utf8(name))
+                    else {
+                        return self.bad("INST names must be UTF-8");
+                    };
+                    let cls = self.global(module, name);
+                    let args = self.mark_items()?;
+                    self.push_node(object(Construct::Inst, cls, args, None))?;
+                }
+                op::OBJ => {
+                    let mut items = self.mark_items()?;
+                    if items.is_empty() {
+                        return Err(self.err(K::StackUnderflow));
+                    }
+                    let cls = items.remove(0);
+                    self.push_node(object(Construct::Obj, cls, items, None))?;
+                }
+                op::BUILD => {
+                    let state = self.pop()?;
+                    let target = self.top()?.clone();
+                    match self.arena.node_mut(&target) {
+                        Some(NodeData::Object(o)) => o.state = Some(state),
+                        _ => return self.wrong("BUILD onto something that is not an object"),
+                    }
+                }
+                op::EXT1 => {
+                    let c = self.u8()?;
+                    return self.bad(format!("unregistered extension code {c}"));
+                }
+                op::EXT2 => {
+                    let c = self.u16()?;
+                    return self.bad(format!("unregistered extension code {c}"));
+                }
+                op::EXT4 => {
+                    let c = self.u32()? as i32;
+                    return self.bad(format!("unregistered extension code {c}"));
+                }
+                op::PERSID | op::BINPERSID => {
+                    return self.bad("persistent IDs are not supported");
+                }
+                other => return Err(self.err(K::UnknownOpcode(other))),
+            }
+        }
+    }
+
+    fn stop(&mut self) -> R<Value> {
+        if !self.marks.is_empty() {
+            return Err(self.err(K::BadStop("a MARK is still open".into())));
+        }
+        if self.stack.len() != 1 {
+            return Err(self.err(K::BadStop(format!(
+                "{} values on the stack",
+                self.stack.len()
+            ))));
+        }
+        if self.pos != self.data.len() {
+            return Err(self.err(K::BadStop(format!(
+                "{} bytes after STOP",
+                self.data.len() - self.pos
+            ))));
+        }
+        Ok(self.stack.pop().expect("one value"))
+    }
+
+    fn unicode(&mut self, n: u64) -> R<()> {
+        let b = self.take_len(n)?;
+        match PyStr::from_surrogatepass(b) {
+            Some(s) => {
+                self.stack.push(Value::Str(s));
+                Ok(())
+            }
+            None => self.bad("string is not UTF-8 (surrogatepass)"),
+        }
+    }
+
+    /// A Python 2 `str` (STRING / BINSTRING / SHORT_BINSTRING), decoded as ASCII like
+    /// CPython's default `encoding='ASCII'`.
+    fn py2_str(&mut self, b: &[u8]) -> R<()> {
+        if !b.is_ascii() {
+            return self.bad("Python 2 str is not ASCII");
+        }
+        let s = std::str::from_utf8(b).expect("ASCII is UTF-8");
+        self.stack.push(Value::Str(PyStr::from(s)));
+        Ok(())
+    }
+
+    fn global(&self, module: &str, name: &str) -> Value {
+        let (m, n) = if self.proto < 3 {
+            compat::map(module, name)
+        } else {
+            (module, name)
+        };
+        Value::global(m, n)
+    }
+
+    /// The node under a MARK at `m` (the target of APPENDS / SETITEMS / ADDITEMS).
+    fn target(&self, m: usize) -> R<u32> {
+        if m == 0 || m > self.stack.len() {
+            return Err(self.err(K::StackUnderflow));
+        }
+        match self.stack[m - 1] {
+            Value::Ref(i) => Ok(i),
+            _ => self.wrong("items added to something that is not a container"),
+        }
+    }
+
+    /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]`.
+    fn append(&mut self, m: usize) -> R<()> {
+        if m >= self.stack.len() {
+            return Ok(());
+        }
+        let i = self.target(m)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
+        match self.arena.get_mut(i) {
+            Some(NodeData::List(l)) => l.extend(self.stack.drain(m..)),
+            Some(NodeData::Object(o)) => o.list_items.extend(self.stack.drain(m..)),
+            _ => return self.wrong("APPEND onto something that is not a list"),
+        }
+        Ok(())
+    }
+
+    /// Moves the key/value pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
+    fn set_items(&mut self, m: usize) -> R<()> {
+        if m >= self.stack.len() {
+            return Ok(());
+        }
+        if (self.stack.len() - m) % 2 != 0 {
+            return self.bad("odd number of items for SETITEMS");
+        }
+        let i = self.target(m)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
+        match self.arena.get_mut(i) {
+            Some(NodeData::Dict(d)) => push_pairs(d, &mut self.stack, m),
+            Some(NodeData::Object(o)) => push_pairs(&mut o.dict_items, &mut self.stack, m),
+            _ => return self.wrong("SETITEM onto something that is not a dict"),
+        }
+        Ok(())
+    }
+
+    /// The items of a tuple argument (REDUCE / NEWOBJ), copied.
+    fn tuple_items(&mut self, args: &Value, what: &str) -> R<Vec<Value>> {
+        let items = match self.arena.node_mut(args) {
+            Some(NodeData::Tuple(t)) => t.clone(),
+            _ => return self.wrong(&format!("{what} arguments must be a tuple")),
+        };
+        for v in &items {
+            self.arena.mark_shared(v);
+        }
+        self.charge(NODE_COST + items.len() * SLOT)?;
+        Ok(items)
+    }
+
+    /// Native values for the well-known reduce patterns; `None` for anything else.
+    fn normalize(&mut self, callable: &Value, args: &[Value]) -> R<Option<Value>> {
+        let Value::Global(g) = callable else {
+            return Ok(None);
+        };
+        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
+            return Ok(None);
+        };
+        match (module, name, args) {
+            ("builtins", "set" | "frozenset", []) => {
+                let data = if name == "set" {
+                    NodeData::Set(Vec::new())
+                } else {
+                    NodeData::FrozenSet(Vec::new())
+                };
+                self.new_node(data).map(Some)
+            }
+            ("builtins", "set" | "frozenset", [items]) => {
+                let items = match self.arena.node_mut(items) {
+                    Some(NodeData::List(l)) => l.clone(),
+                    _ => return Ok(None),
+                };
+                for v in &items {
+                    self.arena.mark_shared(v);
+                }
+                self.charge(items.len() * SLOT)?;
+                let data = if name == "set" {
+                    NodeData::Set(items)
+                } else {
+                    NodeData::FrozenSet(items)
+                };
+                self.new_node(data).map(Some)
+            }
+            ("builtins", "bytes", []) => Ok(Some(Value::Bytes(Arc::from(&[][..])))),
+            ("builtins", "bytearray", []) => Ok(Some(Value::ByteArray(Arc::new(Vec::new())))),
+            ("builtins", "bytes", [Value::Bytes(b)]) => Ok(Some(Value::Bytes(b.clone()))),
+            ("builtins", "bytearray", [Value::Bytes(b)]) => {
+                self.charge(b.len())?;
+                Ok(Some(Value::ByteArray(Arc::new(b.to_vec()))))
+            }
+            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
+            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
+                if is_latin1_name(enc) =>
+            {
+                let Some(b) = latin1(s) else {
+                    return Ok(None);
+                };
+                self.charge(b.len())?;
+                Ok(Some(if name == "bytearray" {
+                    Value::ByteArray(Arc::new(b))
+                } else {
+                    Value::Bytes(Arc::from(b))
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
+fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
+    let items = &mut stack[m..];
+    d.reserve(items.len() / 2);
+    for kv in items.chunks_exact_mut(2) {
+        let k = std::mem::replace(&mut kv[0], Value::None);
+        let v = std::mem::replace(&mut kv[1], Value::None);
+        d.push((k, v));
+    }
+    stack.truncate(m);
+}
+
+fn object(
+    construct: Construct,
+    callable: Value,
+    args: Vec<Value>,
+    kwargs: Option<Value>,
+) -> NodeData {
+    NodeData::Object(Box::new(Object {
+        construct,
+        callable,
+        args,
+        kwargs,
+        state: None,
+        list_items: Vec::new(),
+        dict_items: Vec::new(),
+    }))
+}
+
+/// A little-endian two's complement integer (LONG1 / LONG4).
+fn long_le(b: &[u8]) -> Value {
+    if b.len() <= 8 {
+        if b.is_empty() {
+            return Value::Int(0);
+        }
+        let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+        let mut a = [fill; 8];
+        a[..b.len()].copy_from_slice(b);
+        return Value::Int(i64::from_le_bytes(a));
+    }
+    Value::int(BigInt::from_signed_bytes_le(b))
+}
+
+fn is_latin1_name(enc: &PyStr) -> bool {
+    matches!(
+        enc.as_str(),
+        Some("latin1" | "latin-1" | "latin_1" | "iso-8859-1" | "iso8859-1")
+    )
+}
+
+/// The bytes of a str whose code points are all below 256.
+fn latin1(s: &PyStr) -> Option<Vec<u8>> {
+    if let Some(t) = s.as_str() {
+        if t.is_ascii() {
+            return Some(t.as_bytes().to_vec());
+        }
+    }
+    s.code_points().map(|c| u8::try_from(c).ok()).collect()
 }

@@ -25,7 +25,7 @@ use crate::value::Value;
 pub struct DecodeOptions {
     /// Deepest container nesting accepted (default 10 000).
     pub max_depth: usize,
-    /// Most memo entries accepted (default 1 048 576... see `Default`).
+    /// Most memo entries accepted (default 4 194 304).
     pub max_memo: usize,
     /// Upper bound on the bytes the decoded value may take (default 2 GiB); counts what
     /// the decoder allocates, so bombs built from short opcodes are refused too.
@@ -39,6 +39,28 @@ impl Default for DecodeOptions {
             max_memo: 4 * 1024 * 1024,
             max_alloc: 2 << 30,
         }
+    }
+}
+
+impl DecodeOptions {
+    /// The default (safe) limits.
+    pub fn new() -> DecodeOptions {
+        DecodeOptions::default()
+    }
+    /// Sets the deepest container nesting accepted.
+    pub fn max_depth(mut self, depth: usize) -> DecodeOptions {
+        self.max_depth = depth;
+        self
+    }
+    /// Sets the most memo entries accepted.
+    pub fn max_memo(mut self, entries: usize) -> DecodeOptions {
+        self.max_memo = entries;
+        self
+    }
+    /// Sets the upper bound on the bytes the decoded value may take.
+    pub fn max_alloc(mut self, bytes: usize) -> DecodeOptions {
+        self.max_alloc = bytes;
+        self
     }
 }
 

@@ -12,6 +12,9 @@
 //! `[x, x]` reaches Python as a list holding one object twice, exactly as it was decoded.
 //! To change a shared container, use [`Arc::make_mut`] (copy-on-write).
 //!
+//! Container storage is [`Items`] / [`Pairs`] (they deref to `Vec`); their `Drop` is
+//! iterative, so dropping a value nested a million levels deep is safe on any thread.
+//!
 //! ## Cycles
 //! Python containers may contain themselves (`a = []; a.append(a)`). An `Arc` tree cannot,
 //! so a container that is reached again while it is still being built is wrapped in
@@ -28,12 +31,16 @@ mod de;
 mod display;
 mod from;
 mod index;
+mod items;
 mod parse;
 mod partial_eq;
 mod pystr;
 mod ser;
 
 pub use de::from_value;
+pub use from::ListItem;
+pub use items::{Items, Pairs};
+pub use parse::MAX_DEPTH as MAX_LITERAL_DEPTH;
 pub use pystr::PyStr;
 pub use ser::to_value;
 
@@ -61,15 +68,15 @@ pub enum Value {
     /// `bytearray`.
     ByteArray(Arc<Vec<u8>>),
     /// `list`.
-    List(Arc<Vec<Value>>),
+    List(Arc<Items>),
     /// `tuple`.
-    Tuple(Arc<Vec<Value>>),
+    Tuple(Arc<Items>),
     /// `dict`, in insertion order. Lookups by key are linear scans.
-    Dict(Arc<Vec<(Value, Value)>>),
+    Dict(Arc<Pairs>),
     /// `set`, in the order the pickle gave.
-    Set(Arc<Vec<Value>>),
+    Set(Arc<Items>),
     /// `frozenset`, in the order the pickle gave.
-    FrozenSet(Arc<Vec<Value>>),
+    FrozenSet(Arc<Items>),
     /// A module-level name: a class or function such as `builtins.float` or `builtins.sum`
     /// (GLOBAL / STACK_GLOBAL).
     Global(Arc<Global>),
@@ -157,23 +164,23 @@ impl Global {
 impl Value {
     /// A `list` holding `items`.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(items))
+        Value::List(Arc::new(Items(items)))
     }
     /// A `tuple` holding `items`.
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Arc::new(items))
+        Value::Tuple(Arc::new(Items(items)))
     }
     /// A `dict` holding `pairs` in order.
     pub fn dict(pairs: Vec<(Value, Value)>) -> Value {
-        Value::Dict(Arc::new(pairs))
+        Value::Dict(Arc::new(Pairs(pairs)))
     }
     /// A `set` holding `items`.
     pub fn set(items: Vec<Value>) -> Value {
-        Value::Set(Arc::new(items))
+        Value::Set(Arc::new(Items(items)))
     }
     /// A `frozenset` holding `items`.
     pub fn frozenset(items: Vec<Value>) -> Value {
-        Value::FrozenSet(Arc::new(items))
+        Value::FrozenSet(Arc::new(Items(items)))
     }
     /// `bytes`.
     pub fn bytes(data: &[u8]) -> Value {

@@ -1,4 +1,53 @@
-//! The digest challenge, both generations (stub: being written).
+//! The digest challenge, both generations, with no I/O.
+//!
+//! The listener *delivers* a challenge and then *answers* one; the client answers first
+//! and then delivers. Every step is one framed message of at most
+//! [`MAX_HANDSHAKE_MESSAGE`] bytes:
+//!
+//! 1. deliverer → `#CHALLENGE#` + message, where message is 20 random bytes (legacy,
+//!    Python ≤ 3.11) or `{digest}` + 40 random bytes (Python ≥ 3.12);
+//! 2. answerer → the raw 16-byte HMAC-MD5 of the message (legacy), or `{digest}` +
+//!    HMAC-digest(authkey, message) with the MAC covering the prefix too;
+//! 3. deliverer → `#WELCOME#` or `#FAILURE#`.
+//!
+//! [`ChallengeDeliverer`] and [`ChallengeAnswerer`] are the two roles; the blocking
+//! shell in [`crate::Connection`] moves their bytes. Verification accepts an answer in
+//! any allowed digest, including a bare 16-byte MD5 answer from a legacy peer, exactly as
+//! CPython's `_verify_challenge` does, and compares MACs in constant time.
+//!
+//! ```
+//! use mpconn::wire::handshake::{ChallengeAnswerer, ChallengeDeliverer, Digest};
+//! let deliverer = ChallengeDeliverer::new(b"key", Digest::Sha256);
+//! let answerer = ChallengeAnswerer::new(b"key");
+//! let answer = answerer.answer(deliverer.challenge()).unwrap();
+//! let (reply, outcome) = deliverer.verify(&answer);
+//! assert!(outcome.is_ok());
+//! answerer.finish(reply).unwrap();
+//! ```
+
+use std::fmt;
+
+use hmac::{Mac, SimpleHmac};
+use subtle::ConstantTimeEq;
+
+use crate::{Error, Result};
+
+/// Prefix of the challenge message.
+pub const CHALLENGE: &[u8] = b"#CHALLENGE#";
+/// The deliverer's reply to a correct answer.
+pub const WELCOME: &[u8] = b"#WELCOME#";
+/// The deliverer's reply to a wrong answer.
+pub const FAILURE: &[u8] = b"#FAILURE#";
+/// Longest message either side reads during the handshake (CPython's `recv_bytes(256)`).
+pub const MAX_HANDSHAKE_MESSAGE: usize = 256;
+/// Random bytes in a modern challenge (CPython's `MESSAGE_LENGTH`).
+pub const MODERN_RANDOM_LEN: usize = 40;
+/// Length of a legacy challenge message (and the shortest challenge an answerer accepts).
+pub const LEGACY_RANDOM_LEN: usize = 20;
+/// Length of a raw HMAC-MD5, the legacy answer.
+pub const MD5_LEN: usize = 16;
+/// Longest digest name (`sha3_256`, `sha3_384`).
+const MAX_DIGEST_NAME: usize = 8;
 
 /// The digest a listener challenges with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -17,4 +66,314 @@ pub enum Digest {
     Sha3_256,
     /// `{sha3_384}`.
     Sha3_384,
+}
+
+impl Digest {
+    /// Every digest, legacy first.
+    pub const ALL: [Digest; 6] = [
+        Digest::Legacy,
+        Digest::Md5,
+        Digest::Sha256,
+        Digest::Sha384,
+        Digest::Sha3_256,
+        Digest::Sha3_384,
+    ];
+
+    /// The name written between braces (`"sha256"`), `None` for [`Digest::Legacy`].
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Digest::Legacy => None,
+            Digest::Md5 => Some("md5"),
+            Digest::Sha256 => Some("sha256"),
+            Digest::Sha384 => Some("sha384"),
+            Digest::Sha3_256 => Some("sha3_256"),
+            Digest::Sha3_384 => Some("sha3_384"),
+        }
+    }
+
+    /// The prefixed digest named `name` (`"md5"`, `"sha256"`, `"sha384"`, `"sha3_256"`,
+    /// `"sha3_384"`), or [`Digest::Legacy`] for `"legacy"`.
+    pub fn from_name(name: &[u8]) -> Option<Digest> {
+        Some(match name {
+            b"legacy" => Digest::Legacy,
+            b"md5" => Digest::Md5,
+            b"sha256" => Digest::Sha256,
+            b"sha384" => Digest::Sha384,
+            b"sha3_256" => Digest::Sha3_256,
+            b"sha3_384" => Digest::Sha3_384,
+            _ => return None,
+        })
+    }
+
+    /// Length of the MAC in bytes.
+    pub fn mac_len(self) -> usize {
+        match self {
+            Digest::Legacy | Digest::Md5 => 16,
+            Digest::Sha256 | Digest::Sha3_256 => 32,
+            Digest::Sha384 | Digest::Sha3_384 => 48,
+        }
+    }
+
+    /// HMAC of `message` under `key` with this digest (MD5 for [`Digest::Legacy`]).
+    pub fn mac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        fn run<D>(key: &[u8], message: &[u8]) -> Vec<u8>
+        where
+            D: hmac::digest::Digest + hmac::digest::core_api::BlockSizeUser,
+        {
+            let mut mac = <SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(key)
+                .expect("any key length");
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        match self {
+            Digest::Legacy | Digest::Md5 => run::<md5::Md5>(key, message),
+            Digest::Sha256 => run::<sha2::Sha256>(key, message),
+            Digest::Sha384 => run::<sha2::Sha384>(key, message),
+            Digest::Sha3_256 => run::<sha3::Sha3_256>(key, message),
+            Digest::Sha3_384 => run::<sha3::Sha3_384>(key, message),
+        }
+    }
+
+    /// The challenge message (what follows `#CHALLENGE#`) for these random bytes:
+    /// `random` itself for legacy, `{name}` + `random` otherwise.
+    pub fn challenge_message(self, random: &[u8]) -> Vec<u8> {
+        match self.name() {
+            None => random.to_vec(),
+            Some(name) => {
+                let mut message = Vec::with_capacity(name.len() + 2 + random.len());
+                message.push(b'{');
+                message.extend_from_slice(name.as_bytes());
+                message.push(b'}');
+                message.extend_from_slice(random);
+                message
+            }
+        }
+    }
+
+    /// How many random bytes a challenge with this digest carries (20 legacy, 40 modern).
+    pub fn random_len(self) -> usize {
+        match self {
+            Digest::Legacy => LEGACY_RANDOM_LEN,
+            _ => MODERN_RANDOM_LEN,
+        }
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name().unwrap_or("legacy"))
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Digest> {
+        Digest::from_name(s.as_bytes()).ok_or_else(|| {
+            Error::Value(format!(
+                "unknown digest {s:?} (expected legacy, md5, sha256, sha384, sha3_256 or sha3_384)"
+            ))
+        })
+    }
+}
+
+/// Splits a challenge message or an answer into its digest and payload, as CPython's
+/// `_get_digest_name_and_payload`: exactly 16 or 20 bytes is legacy (MD5, no prefix);
+/// otherwise it must start with `{name}` for an allowed name.
+pub fn split_digest(message: &[u8]) -> Result<(Digest, &[u8])> {
+    if message.len() == LEGACY_RANDOM_LEN || message.len() == MD5_LEN {
+        return Ok((Digest::Legacy, message));
+    }
+    if message.first() == Some(&b'{') {
+        let window = &message[1..message.len().min(MAX_DIGEST_NAME + 2)];
+        if let Some(close) = window.iter().position(|&b| b == b'}') {
+            if let Some(digest) = Digest::from_name(&window[..close]) {
+                return Ok((digest, &message[close + 2..]));
+            }
+        }
+    }
+    Err(Error::Authentication(format!(
+        "unsupported message length ({} bytes), missing digest prefix, or unsupported digest",
+        message.len()
+    )))
+}
+
+/// The answer to a challenge message (the part after `#CHALLENGE#`), as CPython's
+/// `_create_response`: a raw HMAC-MD5 for a legacy challenge, else `{name}` + MAC.
+pub fn create_response(key: &[u8], message: &[u8]) -> Result<Vec<u8>> {
+    let (digest, _) = split_digest(message)?;
+    let mac = digest.mac(key, message);
+    Ok(match digest.name() {
+        None => mac,
+        Some(name) => {
+            let mut out = Vec::with_capacity(name.len() + 2 + mac.len());
+            out.push(b'{');
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'}');
+            out.extend_from_slice(&mac);
+            out
+        }
+    })
+}
+
+/// Checks `response` to the challenge `message`, as CPython's `_verify_challenge`: the
+/// answer may use any allowed digest (a bare 16 bytes is MD5); the MAC is compared in
+/// constant time. Returns the digest the peer answered with.
+pub fn verify_response(key: &[u8], message: &[u8], response: &[u8]) -> Result<Digest> {
+    let (digest, mac) = split_digest(response)?;
+    let expected = digest.mac(key, message);
+    if expected.len() != mac.len() {
+        return Err(Error::Authentication(format!(
+            "expected a {digest} MAC of {} bytes, got {}",
+            expected.len(),
+            mac.len()
+        )));
+    }
+    if bool::from(expected.ct_eq(mac)) {
+        Ok(digest)
+    } else {
+        Err(Error::Authentication("digest received was wrong".into()))
+    }
+}
+
+/// An authentication key; its bytes never appear in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthKey(Vec<u8>);
+
+impl AuthKey {
+    /// Wraps key bytes (an empty key is a key: it still authenticates).
+    pub fn new(key: &[u8]) -> AuthKey {
+        AuthKey(key.to_vec())
+    }
+    /// The key bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthKey(<redacted>)")
+    }
+}
+
+impl Drop for AuthKey {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(|b| *b = 0);
+    }
+}
+
+/// The delivering role (a listener's first step, a client's second).
+///
+/// Send [`ChallengeDeliverer::challenge`] as one message, read one message of at most
+/// [`MAX_HANDSHAKE_MESSAGE`] bytes, pass it to [`ChallengeDeliverer::verify`], and send
+/// the reply it returns whatever the outcome.
+#[derive(Debug)]
+pub struct ChallengeDeliverer {
+    key: AuthKey,
+    frame: Vec<u8>,
+}
+
+impl ChallengeDeliverer {
+    /// A challenge with fresh random bytes from the operating system.
+    pub fn new(key: &[u8], digest: Digest) -> ChallengeDeliverer {
+        let mut random = [0u8; MODERN_RANDOM_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+        ChallengeDeliverer::with_random(key, digest, &random[..digest.random_len()])
+    }
+
+    /// A challenge with the given random bytes (for tests reproducing recorded bytes).
+    pub fn with_random(key: &[u8], digest: Digest, random: &[u8]) -> ChallengeDeliverer {
+        let mut frame = CHALLENGE.to_vec();
+        frame.extend_from_slice(&digest.challenge_message(random));
+        ChallengeDeliverer {
+            key: AuthKey::new(key),
+            frame,
+        }
+    }
+
+    /// The whole challenge message to send (`#CHALLENGE#` included).
+    pub fn challenge(&self) -> &[u8] {
+        &self.frame
+    }
+
+    /// Verifies the peer's answer. Returns the reply to send (`#WELCOME#` or
+    /// `#FAILURE#`) and the outcome; on failure the caller MUST send the reply and close.
+    #[must_use = "send the reply, and close on failure"]
+    pub fn verify(&self, response: &[u8]) -> (&'static [u8], Result<Digest>) {
+        let message = &self.frame[CHALLENGE.len()..];
+        match verify_response(self.key.expose(), message, response) {
+            Ok(d) => (WELCOME, Ok(d)),
+            Err(e) => (FAILURE, Err(e)),
+        }
+    }
+}
+
+/// The answering role (a client's first step, a listener's second).
+///
+/// Read one message of at most [`MAX_HANDSHAKE_MESSAGE`] bytes, send
+/// [`ChallengeAnswerer::answer`] of it, read one more and pass it to
+/// [`ChallengeAnswerer::finish`].
+#[derive(Debug)]
+pub struct ChallengeAnswerer {
+    key: AuthKey,
+}
+
+impl ChallengeAnswerer {
+    /// An answerer holding `key`.
+    pub fn new(key: &[u8]) -> ChallengeAnswerer {
+        ChallengeAnswerer {
+            key: AuthKey::new(key),
+        }
+    }
+
+    /// The answer to a challenge message (`#CHALLENGE#` included), as CPython's
+    /// `answer_challenge`: the message must start with `#CHALLENGE#` and carry at least
+    /// 20 bytes after it.
+    pub fn answer(&self, challenge: &[u8]) -> Result<Vec<u8>> {
+        let message = challenge.strip_prefix(CHALLENGE).ok_or_else(|| {
+            Error::Authentication("protocol error: expected a #CHALLENGE# message".into())
+        })?;
+        if message.len() < LEGACY_RANDOM_LEN {
+            return Err(Error::Authentication(format!(
+                "challenge too short: {} bytes",
+                message.len()
+            )));
+        }
+        create_response(self.key.expose(), message)
+    }
+
+    /// Checks the deliverer's verdict: anything but `#WELCOME#` is a failure.
+    pub fn finish(&self, reply: &[u8]) -> Result<()> {
+        if reply == WELCOME {
+            Ok(())
+        } else {
+            Err(Error::Authentication("digest sent was rejected".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let d = ChallengeDeliverer::new(b"hunter2", Digest::Md5);
+        let a = ChallengeAnswerer::new(b"hunter2");
+        assert!(!format!("{d:?}{a:?}").contains("hunter2"));
+        assert!(!format!("{d:?}{a:?}").contains("104, 117"));
+    }
+
+    #[test]
+    fn every_digest_round_trips_and_wrong_key_fails() {
+        for digest in Digest::ALL {
+            let d = ChallengeDeliverer::new(b"k", digest);
+            let good = ChallengeAnswerer::new(b"k").answer(d.challenge()).unwrap();
+            assert_eq!(d.verify(&good).0, WELCOME, "{digest}");
+            let bad = ChallengeAnswerer::new(b"x").answer(d.challenge()).unwrap();
+            let (reply, outcome) = d.verify(&bad);
+            assert_eq!(reply, FAILURE);
+            assert!(matches!(outcome, Err(Error::Authentication(_))));
+        }
+    }
 }

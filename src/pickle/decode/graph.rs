@@ -1,0 +1,433 @@
+//! The object graph a pickle builds, and its conversion into a [`Value`] tree.
+//!
+//! While the opcodes run, every container (list, tuple, dict, set, frozenset, object) is
+//! a node in an [`Arena`], and the stack and memo hold `Value::Ref(node index)` for it.
+//! Containers can therefore be changed after they are memoized or shared (APPENDS onto
+//! a list that is also in the memo, a list that ends up containing itself) without any
+//! copy, and no `Value` nesting exists until the end: a hostile pickle cannot make the
+//! decoder (or the drop of its partial state) recurse.
+//!
+//! [`Arena::into_value`] then walks the graph depth-first without recursion:
+//! * each node becomes one `Arc` allocation, so a node reached twice is the same
+//!   allocation twice (sharing is kept);
+//! * a node reached again while it is still being converted (a cycle) becomes
+//!   `Value::Ref(anchor)` and the node is wrapped in `Value::Anchor(anchor, ..)`;
+//! * nesting deeper than `max_depth` is refused.
+//!
+//! One corner cannot be kept: a node whose converted value holds a `Ref` to an anchor
+//! *around* it (it lies on a cycle through an enclosing container) and that is also
+//! reached from outside that anchor. A `Ref` is only meaningful inside its anchor, so the
+//! second place gets a fresh copy of that node (equal, cycles intact, but a different
+//! allocation). Example: `t = ([],); t[0].append(t); [t[0], t]`: the `t` at index 1 is a
+//! copy of the one inside `t[0]`. Such copies can be quadratic in the graph's size (a
+//! list of tree nodes that point to their parents: each listed node is a copy holding
+//! the whole chain below it), so they are capped at 16 per node plus 65 536, and count
+//! against `max_alloc`; past the cap decoding fails with `AllocLimit`. A `Ref` allowed to
+//! name any *earlier* anchor (in depth-first order, as pickle's own memo does) would
+//! remove both the copies and the cap; that is a change to `Value`'s contract.
+
+use std::sync::Arc;
+
+use crate::value::{Object, Value};
+
+/// A container under construction. Children that are containers are `Value::Ref(node)`.
+pub(super) enum NodeData {
+    /// `list`.
+    List(Vec<Value>),
+    /// `tuple`.
+    Tuple(Vec<Value>),
+    /// `dict`.
+    Dict(Vec<(Value, Value)>),
+    /// `set`.
+    Set(Vec<Value>),
+    /// `frozenset`.
+    FrozenSet(Vec<Value>),
+    /// Any other object.
+    Object(Box<Object>),
+}
+
+impl NodeData {
+    fn child_count(&self) -> usize {
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                v.len()
+            }
+            NodeData::Dict(v) => 2 * v.len(),
+            NodeData::Object(o) => {
+                1 + o.args.len()
+                    + usize::from(o.kwargs.is_some())
+                    + usize::from(o.state.is_some())
+                    + o.list_items.len()
+                    + 2 * o.dict_items.len()
+            }
+        }
+    }
+
+    /// The `i`-th child (`i < child_count()`).
+    fn child_mut(&mut self, i: usize) -> &mut Value {
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                &mut v[i]
+            }
+            NodeData::Dict(v) => {
+                let pair = &mut v[i / 2];
+                if i % 2 == 0 {
+                    &mut pair.0
+                } else {
+                    &mut pair.1
+                }
+            }
+            NodeData::Object(o) => {
+                if i == 0 {
+                    return &mut o.callable;
+                }
+                let mut i = i - 1;
+                if i < o.args.len() {
+                    return &mut o.args[i];
+                }
+                i -= o.args.len();
+                if let Some(k) = o.kwargs.as_mut() {
+                    if i == 0 {
+                        return k;
+                    }
+                    i -= 1;
+                }
+                if let Some(s) = o.state.as_mut() {
+                    if i == 0 {
+                        return s;
+                    }
+                    i -= 1;
+                }
+                if i < o.list_items.len() {
+                    return &mut o.list_items[i];
+                }
+                i -= o.list_items.len();
+                let pair = &mut o.dict_items[i / 2];
+                if i % 2 == 0 {
+                    &mut pair.0
+                } else {
+                    &mut pair.1
+                }
+            }
+        }
+    }
+
+    /// The first child at or after `from` that is a node: `(position, node)`.
+    fn next_node(&mut self, from: usize) -> Option<(usize, u32)> {
+        fn scan(v: &[Value], from: usize) -> Option<(usize, u32)> {
+            let rest = v.get(from..)?;
+            rest.iter().enumerate().find_map(|(i, x)| match x {
+                Value::Ref(n) => Some((from + i, *n)),
+                _ => None,
+            })
+        }
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                scan(v, from)
+            }
+            NodeData::Dict(v) => {
+                let rest = v.get(from / 2..)?;
+                for (j, (k, x)) in rest.iter().enumerate() {
+                    let base = 2 * (from / 2 + j);
+                    if let Value::Ref(n) = k {
+                        if base >= from {
+                            return Some((base, *n));
+                        }
+                    }
+                    if let Value::Ref(n) = x {
+                        return Some((base + 1, *n));
+                    }
+                }
+                None
+            }
+            NodeData::Object(_) => {
+                (from..self.child_count()).find_map(|i| match self.child_mut(i) {
+                    Value::Ref(n) => Some((i, *n)),
+                    _ => None,
+                })
+            }
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            NodeData::List(v) => Value::List(Arc::new(v.into())),
+            NodeData::Tuple(v) => Value::Tuple(Arc::new(v.into())),
+            NodeData::Dict(v) => Value::Dict(Arc::new(v.into())),
+            NodeData::Set(v) => Value::Set(Arc::new(v.into())),
+            NodeData::FrozenSet(v) => Value::FrozenSet(Arc::new(v.into())),
+            NodeData::Object(o) => Value::Object(Arc::new(*o)),
+        }
+    }
+
+    /// The node data back from a converted value, children still converted.
+    fn from_value(v: &Value) -> Option<NodeData> {
+        Some(match v.unanchored() {
+            Value::List(v) => NodeData::List(v.to_vec()),
+            Value::Tuple(v) => NodeData::Tuple(v.to_vec()),
+            Value::Dict(v) => NodeData::Dict(v.to_vec()),
+            Value::Set(v) => NodeData::Set(v.to_vec()),
+            Value::FrozenSet(v) => NodeData::FrozenSet(v.to_vec()),
+            Value::Object(o) => NodeData::Object(Box::new((**o).clone())),
+            _ => return None,
+        })
+    }
+}
+
+/// A `Ref` in a converted value to the anchor of the frame at `depth`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct OpenRef {
+    depth: u32,
+    anchor: u32,
+}
+
+/// What a converted node needs to be valid elsewhere, or to be converted again.
+struct Open {
+    /// Anchors (of enclosing frames) its value refers to, sorted.
+    refs: Vec<OpenRef>,
+    /// `(child position, node)` for each child that was a node.
+    children: Vec<(u32, u32)>,
+}
+
+enum Slot {
+    /// Built, not yet converted.
+    Pending(NodeData),
+    /// Being converted by the frame at this depth.
+    InProgress(u32),
+    /// Converted; `Some` when the value refers to anchors around it.
+    Done(Value, Option<Box<Open>>),
+    /// Converted and moved into its only parent (the node was never shared).
+    Moved,
+}
+
+/// All containers of one pickle.
+pub(super) struct Arena {
+    slots: Vec<Slot>,
+    /// Nodes that may be reached more than once (GET, DUP, copied arguments).
+    shared: Vec<bool>,
+}
+
+/// Why the conversion stopped.
+pub(super) enum ConvertError {
+    /// Nesting deeper than the limit.
+    TooDeep,
+    /// Copies for the corner above exceeded the allocation budget.
+    Alloc,
+    /// A node reached twice that was not marked shared (a decoder bug, reported
+    /// rather than panicking).
+    Unshared,
+}
+
+struct Frame {
+    node: u32,
+    data: NodeData,
+    next: usize,
+    anchor: Option<u32>,
+    refs: Vec<OpenRef>,
+    log_start: usize,
+}
+
+/// Rough bytes of a node besides its items, for the allocation budget.
+pub(super) const NODE_COST: usize = 64;
+
+impl Arena {
+    pub(super) fn new() -> Arena {
+        Arena {
+            slots: Vec::new(),
+            shared: Vec::new(),
+        }
+    }
+
+    /// Adds a node; `None` past `u32::MAX` nodes.
+    pub(super) fn push(&mut self, data: NodeData) -> Option<Value> {
+        let idx = u32::try_from(self.slots.len()).ok()?;
+        self.slots.push(Slot::Pending(data));
+        self.shared.push(false);
+        Some(Value::Ref(idx))
+    }
+
+    /// Records that `v`, if a node, is now referenced from one more place.
+    #[inline]
+    pub(super) fn mark_shared(&mut self, v: &Value) {
+        if let Value::Ref(i) = v {
+            if let Some(s) = self.shared.get_mut(*i as usize) {
+                *s = true;
+            }
+        }
+    }
+
+    /// The node `i`, if it is still under construction.
+    #[inline]
+    pub(super) fn get_mut(&mut self, i: u32) -> Option<&mut NodeData> {
+        match self.slots.get_mut(i as usize) {
+            Some(Slot::Pending(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The node behind a stack value, if it is one still under construction.
+    pub(super) fn node_mut(&mut self, v: &Value) -> Option<&mut NodeData> {
+        match v {
+            Value::Ref(i) => match self.slots.get_mut(*i as usize) {
+                Some(Slot::Pending(d)) => Some(d),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Converts the graph under `root` into a `Value` tree (see the module doc).
+    /// `budget` is what remains of the allocation limit.
+    pub(super) fn into_value(
+        mut self,
+        root: Value,
+        max_depth: usize,
+        mut budget: usize,
+    ) -> Result<Value, ConvertError> {
+        let Value::Ref(root) = root else {
+            return Ok(root);
+        };
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut log: Vec<(u32, u32)> = Vec::new();
+        let mut next_anchor: u32 = 0;
+        // Copies (see the module doc) are refused past this many: the representation of
+        // such graphs can be quadratic in their size (a chain of parent/child cycles all
+        // listed at the top), and a peer must not be able to make us spend minutes.
+        let mut copies_left = self.slots.len().saturating_mul(16).saturating_add(1 << 16);
+        // The node to enter next, with its data when it is a copy (see module doc).
+        let mut enter: Option<(u32, Option<NodeData>)> = Some((root, None));
+        loop {
+            if let Some((node, copy)) = enter.take() {
+                if frames.len() >= max_depth {
+                    return Err(ConvertError::TooDeep);
+                }
+                let depth = frames.len() as u32;
+                let data = match copy {
+                    Some(d) => {
+                        self.slots[node as usize] = Slot::InProgress(depth);
+                        d
+                    }
+                    None => {
+                        match std::mem::replace(
+                            &mut self.slots[node as usize],
+                            Slot::InProgress(depth),
+                        ) {
+                            Slot::Pending(d) => d,
+                            _ => unreachable!("entered a node that is not pending"),
+                        }
+                    }
+                };
+                frames.push(Frame {
+                    node,
+                    data,
+                    next: 0,
+                    anchor: None,
+                    refs: Vec::new(),
+                    log_start: log.len(),
+                });
+            }
+            let depth = frames.len() - 1;
+            let top = frames.last_mut().expect("a frame is always active here");
+            if let Some((i, child)) = top.data.next_node(top.next) {
+                top.next = i + 1;
+                let slot = top.data.child_mut(i);
+                log.push((i as u32, child));
+                match &self.slots[child as usize] {
+                    Slot::Pending(_) => enter = Some((child, None)),
+                    Slot::InProgress(d) => {
+                        let d = *d as usize;
+                        let anchor = if d == depth {
+                            *top.anchor.get_or_insert_with(|| bump(&mut next_anchor))
+                        } else {
+                            *frames[d]
+                                .anchor
+                                .get_or_insert_with(|| bump(&mut next_anchor))
+                        };
+                        let top = frames.last_mut().expect("frame");
+                        *top.data.child_mut(i) = Value::Ref(anchor);
+                        insert_ref(
+                            &mut top.refs,
+                            OpenRef {
+                                depth: d as u32,
+                                anchor,
+                            },
+                        );
+                    }
+                    Slot::Done(value, None) => *slot = value.clone(),
+                    Slot::Moved => return Err(ConvertError::Unshared),
+                    Slot::Done(value, Some(open)) => {
+                        let valid = open.refs.iter().all(|r| {
+                            frames.get(r.depth as usize).and_then(|f| f.anchor) == Some(r.anchor)
+                        });
+                        if valid {
+                            let value = value.clone();
+                            let top = frames.last_mut().expect("frame");
+                            *top.data.child_mut(i) = value;
+                            for r in &open.refs {
+                                insert_ref(&mut top.refs, *r);
+                            }
+                        } else {
+                            let mut copy = NodeData::from_value(value)
+                                .expect("a converted node is a container");
+                            for &(pos, node) in &open.children {
+                                // Children moved into the old copy were never shared and
+                                // are closed: the copy keeps them as they are.
+                                if !matches!(self.slots[node as usize], Slot::Moved) {
+                                    *copy.child_mut(pos as usize) = Value::Ref(node);
+                                }
+                            }
+                            let cost = NODE_COST + copy.child_count() * 16;
+                            budget = budget.checked_sub(cost).ok_or(ConvertError::Alloc)?;
+                            copies_left = copies_left.checked_sub(1).ok_or(ConvertError::Alloc)?;
+                            enter = Some((child, Some(copy)));
+                        }
+                    }
+                }
+                continue;
+            }
+            // Every child is converted: finish this node.
+            let frame = frames.pop().expect("frame");
+            let mut refs = frame.refs;
+            refs.retain(|r| r.depth as usize != depth);
+            let mut value = frame.data.into_value();
+            if let Some(anchor) = frame.anchor {
+                value = Value::Anchor(anchor, Box::new(value));
+            }
+            let open = if refs.is_empty() {
+                None
+            } else {
+                Some(Box::new(Open {
+                    refs: refs.clone(),
+                    children: log[frame.log_start..].to_vec(),
+                }))
+            };
+            log.truncate(frame.log_start);
+            let Some(parent) = frames.last_mut() else {
+                return Ok(value);
+            };
+            for r in refs {
+                insert_ref(&mut parent.refs, r);
+            }
+            let slot = parent.data.child_mut(parent.next - 1);
+            if open.is_none() && !self.shared[frame.node as usize] {
+                *slot = value;
+                self.slots[frame.node as usize] = Slot::Moved;
+            } else {
+                *slot = value.clone();
+                self.slots[frame.node as usize] = Slot::Done(value, open);
+            }
+        }
+    }
+}
+
+fn bump(counter: &mut u32) -> u32 {
+    let v = *counter;
+    *counter = counter.wrapping_add(1);
+    v
+}
+
+fn insert_ref(refs: &mut Vec<OpenRef>, r: OpenRef) {
+    if let Err(pos) = refs.binary_search(&r) {
+        refs.insert(pos, r);
+    }
+}

@@ -1,0 +1,40 @@
+//! [`pipe`]: Python's `multiprocessing.Pipe(duplex)`.
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use crate::stream::Stream;
+use crate::{Connection, Result};
+
+/// A pair of connected ends (Python's `Pipe(duplex)`).
+///
+/// * `duplex = true`: both ends send and receive, over a socket pair.
+/// * `duplex = false`: `(reader, writer)` over an OS pipe; the reader cannot send and the
+///   writer cannot receive (both give [`crate::Error::Closed`]), as in CPython.
+///
+/// Both descriptors are close-on-exec; pass one to a child process explicitly (e.g.
+/// Python's `pass_fds`) and wrap it there with `multiprocessing.connection.Connection(fd)`.
+///
+/// ```
+/// let (mut reader, mut writer) = mpconn::pipe(false).unwrap();
+/// writer.send_bytes(b"one way").unwrap();
+/// assert_eq!(reader.recv_bytes().unwrap(), b"one way");
+/// assert!(reader.send_bytes(b"no").is_err());
+/// ```
+pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
+    if duplex {
+        let (a, b) = UnixStream::pair()?;
+        return Ok((Connection::from_unix(a), Connection::from_unix(b)));
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two new descriptors into the two-element array we pass.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: both descriptors were just created by pipe2 and are owned by nobody else.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut reader = Connection::new(Stream::Fd(r.into()));
+    let mut writer = Connection::new(Stream::Fd(w.into()));
+    reader.set_direction(true, false);
+    writer.set_direction(false, true);
+    Ok((reader, writer))
+}
