@@ -68,7 +68,7 @@ pub fn describe(err: &Error, doing: Doing<'_>) -> String {
     };
     match err {
         Error::Authentication(_) => format!("{err} ({peer})"),
-        Error::Timeout(_) => format!("{err} ({verb} {peer})"),
+        Error::Timeout(_) => format!("{err}, {verb} {peer}"),
         Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionRefused => format!("connection refused: {peer}"),
             ErrorKind::NotFound if matches!(doing, Doing::Connect(_)) => {
