@@ -27,3 +27,9 @@ impl std::str::FromStr for Address {
         todo!()
     }
 }
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        todo!()
+    }
+}
