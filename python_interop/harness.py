@@ -273,6 +273,17 @@ class Peer:
         self._deadline.cancel()
         return rc
 
+    def finish(self, timeout):
+        """Waits up to ``timeout`` seconds for the process to exit, then kills it; never
+        fails the test itself (the caller asserts on ``returncode``, -9 when killed)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._reader.join(timeout=10)
+        self._deadline.cancel()
+        return self.proc.returncode
+
     @property
     def returncode(self):
         return self.proc.returncode

@@ -23,7 +23,7 @@ def test_catalogue_roundtrip(spawn, interp, rust_peer, protocol):
         [interp.exe, peer_script("pickle_client.py"), server.address, "--protocol", str(protocol), "--authkey", "rt"],
         name="py-pickle-client",
     )
-    server.wait()
+    server.finish(60 if client.returncode == 0 else 10)
     failures = [line for line in client.lines if line.startswith("ITEM ") and " FAIL " in line]
     summary = [line for line in client.lines if line.startswith("SUMMARY ")]
     info = "\n".join(failures) + "\n\n" + client.describe() + "\n\n" + server.describe()
