@@ -36,6 +36,7 @@ lint:
 
 cargo-test:
 	$(CARGO) test --all-targets
+	$(CARGO) test --doc
 
 build:
 	$(CARGO) build --bins --examples
