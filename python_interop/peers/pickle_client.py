@@ -1,6 +1,6 @@
 """Sends the catalogue, pickled with a given protocol, to a round-trip peer and checks each reply.
 
-    python pickle_client.py ADDRESS --protocol P [--authkey KEY] [--only NAME,...]
+    python pickle_client.py ADDRESS --protocol P [--authkey KEY] [--only NAME,...] [--catalogue MODULE]
 
 The peer (``interop_peer roundtrip-serve``) decodes each pickle into its own value model and
 encodes it again; the reply must unpickle to an exact copy (see ``catalogue.same``).
@@ -9,6 +9,7 @@ Prints one line per value, ``ITEM <name> OK`` or ``ITEM <name> FAIL <why>``, the
 """
 
 import argparse
+import importlib
 import os
 import pickle
 import sys
@@ -27,9 +28,15 @@ def main():
     parser.add_argument("--protocol", type=int, required=True)
     parser.add_argument("--authkey")
     parser.add_argument("--only", help="comma-separated names from the catalogue")
+    parser.add_argument(
+        "--catalogue",
+        default="catalogue",
+        help="module in python_interop/ with catalogue(protocol) -> [(name, value)] (default: catalogue)",
+    )
     args = parser.parse_args()
 
-    items = catalogue.catalogue(args.protocol)
+    source = importlib.import_module(args.catalogue)
+    items = source.catalogue(args.protocol)
     if args.only:
         wanted = set(args.only.split(","))
         items = [(n, v) for n, v in items if n in wanted]
