@@ -367,7 +367,6 @@ fn try_clone_sends_while_another_thread_receives() {
 }
 
 #[test]
-#[ignore = "needs the pickle codec (pickle branch); run after the merge"]
 fn values_round_trip() {
     let (address, server) = echo_server(Family::Inet, ListenerOptions::new());
     let mut conn = Client::connect(&address, None).unwrap();
