@@ -150,3 +150,22 @@ def test_rust_recv_objects_client_against_cpython_send_objects(procs, interp):
                       server_exits=True)
     assert got[1:] == expected[1:]
     loose_global_line(got[0], expected[0], "[2.25, None, 'junk', ")
+
+
+def test_wait_over_pipes_example_collects_every_producer(interp):
+    """examples/wait_producers: two Rust threads and two CPython children (this interpreter)
+    each send ten (i, name) tuples down a one-way pipe; the Rust consumer uses wait() until
+    every producer has closed. All forty messages and four EOFs must arrive."""
+    done = run([cargo_bin('wait_producers'), interp.exe], env=python_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    names = ['rust-1', 'python-1', 'rust-2', 'python-2']
+    expected = {f"({i}, '{name}')" for name in names for i in range(10)}
+    got = [line for line in lines if line.startswith('(')]
+    assert sorted(got) == sorted(expected)
+    for name in names:
+        # Each producer's messages arrive in order, and its EOF after the last of them.
+        own = [line for line in lines if line.endswith(f"'{name}')")]
+        assert own == [f"({i}, '{name}')" for i in range(10)]
+        assert lines.index(f'EOF {name}') > lines.index(own[-1])
+    assert lines[-1] == 'received 40 messages from 4 producers'
