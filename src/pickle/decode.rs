@@ -20,6 +20,9 @@
 //! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them.
 
 mod compat;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod graph;
 mod text;
 
@@ -36,6 +39,16 @@ use graph::{Arena, ConvertError, NodeData, NODE_COST};
 const SLOT: usize = std::mem::size_of::<Value>();
 
 pub(crate) fn decode(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
+    // The fast path handles what CPython writes for ordinary data; anything else (and
+    // every error) is decided by the graph decoder, run again from the start.
+    match fast::decode(data, options) {
+        Some(v) => Ok(v),
+        None => decode_graph(data, options),
+    }
+}
+
+/// The graph decoder alone (see the module doc).
+pub(crate) fn decode_graph(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
     let mut d = Decoder {
         data,
         pos: 0,

@@ -1,0 +1,765 @@
+//! The fast path: decodes straight into `Value`s, for the pickles CPython writes for
+//! ordinary data (containers built once, never reached again while still being built).
+//!
+//! It runs the same opcode loop as the graph decoder, but a container is a `Value` (an
+//! `Arc`) from the moment it is created. The memo holds `Arc` clones, so `GET` of a
+//! container gives the very same allocation (identity is kept). To add items to a
+//! container on the stack (APPEND(S), SETITEM(S), ADDITEMS, BUILD), the memo's clone is
+//! taken out for the time of the change and [`Arc::get_mut`] must then succeed: when it
+//! does not, the container is also held elsewhere while it is still being built (a cycle,
+//! or sharing the graph decoder must see), and the fast path gives up.
+//!
+//! Giving up (`None`) is always allowed: the caller then runs the graph decoder on the
+//! whole input, which also produces every error. The fast path therefore never reports an
+//! error itself; it gives up on anything the graph decoder would refuse, and on anything
+//! it does not handle (protocol 0 text opcodes, INST / OBJ, memo overwrites or sparse
+//! memo indices). When it succeeds, its value is the one the graph decoder would give,
+//! sharing included: it charges at least what the graph decoder charges against
+//! `max_alloc`, counts memo entries the same way, and gives up as soon as a container
+//! would be nested deeper than `max_depth` (each stack entry carries the height of its
+//! value; the graph decoder measures depth along first visits, which is never more).
+
+use std::sync::Arc;
+
+use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
+use crate::value::{Construct, Global, Items, Object, Pairs, PyStr, Value};
+
+/// `Meta::memo` of a stack entry that was not memoized.
+const NO_MEMO: u32 = u32::MAX;
+
+/// What the stack knows about each value besides the value itself.
+#[derive(Clone, Copy)]
+struct Meta {
+    /// The memo index this entry's value is stored under (`NO_MEMO` when none).
+    memo: u32,
+    /// Containers on the longest path down from the value (0 for a scalar).
+    height: u32,
+}
+
+const SCALAR: Meta = Meta {
+    memo: NO_MEMO,
+    height: 0,
+};
+
+#[derive(Default)]
+struct MemoSlot {
+    value: Option<Value>,
+    height: u32,
+}
+
+struct Fast<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// The stack's values and, in step, what is known about them.
+    vals: Vec<Value>,
+    meta: Vec<Meta>,
+    /// Stack lengths at each MARK.
+    marks: Vec<usize>,
+    memo: Vec<MemoSlot>,
+    memo_count: usize,
+    proto: u8,
+    alloc: usize,
+    max_alloc: usize,
+    max_depth: usize,
+    max_memo: usize,
+}
+
+/// Decodes `data` directly into a `Value`, or `None` to let the graph decoder do it.
+pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
+    let mut f = Fast {
+        data,
+        pos: 0,
+        vals: Vec::with_capacity(32),
+        meta: Vec::with_capacity(32),
+        marks: Vec::with_capacity(8),
+        memo: Vec::new(),
+        memo_count: 0,
+        proto: 0,
+        alloc: 0,
+        max_alloc: options.max_alloc,
+        max_depth: options.max_depth,
+        max_memo: options.max_memo,
+    };
+    f.run()
+}
+
+/// `Some(())` when `cond` holds, so that `check(..)?` gives up otherwise.
+#[inline(always)]
+fn check(cond: bool) -> Option<()> {
+    cond.then_some(())
+}
+
+impl<'a> Fast<'a> {
+    // ---- reading ----
+
+    #[inline(always)]
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let s = self.take(N)?;
+        s.try_into().ok()
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    #[inline(always)]
+    fn u32(&mut self) -> Option<u32> {
+        self.array::<4>().map(u32::from_le_bytes)
+    }
+
+    #[inline(always)]
+    fn u64(&mut self) -> Option<u64> {
+        self.array::<8>().map(u64::from_le_bytes)
+    }
+
+    /// `n` announced bytes, charged; nothing is allocated before they are known present.
+    #[inline(always)]
+    fn take_len(&mut self, n: u64) -> Option<&'a [u8]> {
+        let n = usize::try_from(n).ok()?;
+        let s = self.take(n)?;
+        self.charge(n)?;
+        Some(s)
+    }
+
+    fn line(&mut self) -> Option<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|b| *b == b'\n')?;
+        self.pos += n + 1;
+        Some(&rest[..n])
+    }
+
+    #[inline(always)]
+    fn charge(&mut self, n: usize) -> Option<()> {
+        self.alloc = self.alloc.saturating_add(n);
+        check(self.alloc <= self.max_alloc)
+    }
+
+    /// The height of a container holding values of height at most `h`.
+    #[inline(always)]
+    fn level(&self, h: u32) -> Option<u32> {
+        let h = h.checked_add(1)?;
+        check(h as usize <= self.max_depth)?;
+        Some(h)
+    }
+
+    /// The height of a container holding `stack[m..]`.
+    #[inline]
+    fn level_of(&self, m: usize) -> Option<u32> {
+        let h = self.meta[m..].iter().map(|x| x.height).max().unwrap_or(0);
+        self.level(h)
+    }
+
+    // ---- the stack ----
+
+    #[inline(always)]
+    fn push(&mut self, v: Value) {
+        self.vals.push(v);
+        self.meta.push(SCALAR);
+    }
+
+    #[inline(always)]
+    fn push_meta(&mut self, v: Value, meta: Meta) {
+        self.vals.push(v);
+        self.meta.push(meta);
+    }
+
+    #[inline(always)]
+    fn push_container(&mut self, v: Value, height: u32) {
+        self.push_meta(
+            v,
+            Meta {
+                memo: NO_MEMO,
+                height,
+            },
+        );
+    }
+
+    #[inline(always)]
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Option<(Value, Meta)> {
+        check(self.vals.len() > self.fence())?;
+        Some((self.vals.pop()?, self.meta.pop()?))
+    }
+
+    #[inline(always)]
+    fn has_top(&self) -> Option<()> {
+        check(self.vals.len() > self.fence())
+    }
+
+    #[inline(always)]
+    fn pop_mark(&mut self) -> Option<usize> {
+        self.marks.pop()
+    }
+
+    /// Pops `stack[m..]` into a `Vec`.
+    #[inline]
+    fn drain_from(&mut self, m: usize) -> Vec<Value> {
+        self.meta.truncate(m);
+        self.vals.split_off(m)
+    }
+
+    // ---- changing a container on the stack ----
+
+    /// Takes the value at `t` out of the stack and drops its clone in the memo, so that
+    /// `Arc::get_mut` succeeds when nothing else holds it.
+    #[inline]
+    fn open(&mut self, t: usize) -> Value {
+        let k = self.meta[t].memo;
+        if k != NO_MEMO {
+            self.memo[k as usize].value = None;
+        }
+        std::mem::replace(&mut self.vals[t], Value::None)
+    }
+
+    /// Puts back what [`Fast::open`] took, with the value's new height.
+    #[inline]
+    fn close(&mut self, t: usize, v: Value, height: u32) {
+        let meta = &mut self.meta[t];
+        meta.height = meta.height.max(height);
+        let h = meta.height;
+        let k = meta.memo;
+        if k != NO_MEMO {
+            let slot = &mut self.memo[k as usize];
+            slot.value = Some(v.clone());
+            slot.height = h;
+        }
+        self.vals[t] = v;
+    }
+
+    /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]` (APPEND, APPENDS).
+    fn append(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check(m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.level_of(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::List(a) => Arc::get_mut(a)?.0.extend(self.vals.drain(m..)),
+            Value::Object(o) => Arc::get_mut(o)?.list_items.extend(self.vals.drain(m..)),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    /// Moves the pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
+    fn set_items(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check((len - m) % 2 == 0 && m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.level_of(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::Dict(a) => push_pairs(&mut Arc::get_mut(a)?.0, &mut self.vals, m),
+            Value::Object(o) => push_pairs(&mut Arc::get_mut(o)?.dict_items, &mut self.vals, m),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    fn add_items(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check(m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.level_of(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::Set(a) => Arc::get_mut(a)?.0.extend(self.vals.drain(m..)),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    // ---- the memo ----
+
+    fn memo_put(&mut self, idx: u64) -> Option<()> {
+        self.has_top()?;
+        // Sparse indices and overwrites are left to the graph decoder.
+        check(idx < self.memo.len() as u64 + 64)?;
+        let i = idx as usize;
+        if i >= self.memo.len() {
+            self.memo.resize_with(i + 1, MemoSlot::default);
+        }
+        let top = self.vals.len() - 1;
+        let meta = self.meta[top];
+        let slot = &mut self.memo[i];
+        check(slot.value.is_none())?;
+        slot.value = Some(self.vals[top].clone());
+        slot.height = meta.height;
+        if meta.memo == NO_MEMO {
+            self.meta[top].memo = u32::try_from(idx).ok().filter(|k| *k != NO_MEMO)?;
+        }
+        self.memo_count += 1;
+        self.charge(SLOT + 8)?;
+        check(self.memo_count <= self.max_memo)
+    }
+
+    #[inline]
+    fn memo_get(&mut self, idx: usize) -> Option<()> {
+        let slot = self.memo.get(idx)?;
+        let v = slot.value.clone()?;
+        let meta = Meta {
+            memo: idx as u32,
+            height: slot.height,
+        };
+        self.push_meta(v, meta);
+        Some(())
+    }
+
+    // ---- objects ----
+
+    fn global(&self, module: &str, name: &str) -> Value {
+        let (m, n) = if self.proto < 3 {
+            compat::map(module, name)
+        } else {
+            (module, name)
+        };
+        Value::global(m, n)
+    }
+
+    /// The items of a tuple argument (REDUCE / NEWOBJ), with their greatest height.
+    fn tuple_items(&mut self, args: Value, meta: Meta) -> Option<(Vec<Value>, u32)> {
+        let Value::Tuple(t) = args else {
+            return None;
+        };
+        let items = match Arc::try_unwrap(t) {
+            Ok(items) => items.into_vec(),
+            Err(t) => t.to_vec(),
+        };
+        self.charge(NODE_COST + items.len() * SLOT)?;
+        Some((items, meta.height.saturating_sub(1)))
+    }
+
+    fn new_object(
+        &mut self,
+        construct: Construct,
+        callable: Value,
+        args: Vec<Value>,
+        kwargs: Option<Value>,
+        height: u32,
+    ) -> Option<()> {
+        self.charge(NODE_COST)?;
+        let h = self.level(height)?;
+        let o = Object {
+            construct,
+            callable,
+            args,
+            kwargs,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        };
+        self.push_container(Value::Object(Arc::new(o)), h);
+        Some(())
+    }
+
+    /// The graph decoder's `normalize`: `Some(Some((value, height)))` for a well-known
+    /// reduce pattern, `Some(None)` for an ordinary object.
+    fn normalize(
+        &mut self,
+        callable: &Value,
+        args: &[Value],
+        args_height: u32,
+    ) -> Option<Option<(Value, u32)>> {
+        let Value::Global(g) = callable else {
+            return Some(None);
+        };
+        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
+            return Some(None);
+        };
+        let set = name == "set";
+        Some(Some(match (module, name, args) {
+            ("builtins", "set" | "frozenset", []) => {
+                self.charge(NODE_COST)?;
+                let h = self.level(0)?;
+                let v = if set {
+                    Value::Set(Arc::new(Items::new()))
+                } else {
+                    Value::FrozenSet(Arc::new(Items::new()))
+                };
+                (v, h)
+            }
+            ("builtins", "set" | "frozenset", [Value::List(l)]) => {
+                let items = l.to_vec();
+                self.charge(items.len() * SLOT)?;
+                self.charge(NODE_COST)?;
+                // The list's height is args_height; its items are one less.
+                let h = self.level(args_height.saturating_sub(1).saturating_sub(1))?;
+                let v = if set {
+                    Value::Set(Arc::new(Items::from(items)))
+                } else {
+                    Value::FrozenSet(Arc::new(Items::from(items)))
+                };
+                (v, h)
+            }
+            ("builtins", "set" | "frozenset", [_]) => return Some(None),
+            ("builtins", "bytes", []) => (Value::Bytes(Arc::from(&[][..])), 0),
+            ("builtins", "bytearray", []) => (Value::ByteArray(Arc::new(Vec::new())), 0),
+            ("builtins", "bytes", [Value::Bytes(b)]) => (Value::Bytes(b.clone()), 0),
+            ("builtins", "bytearray", [Value::Bytes(b)]) => {
+                self.charge(b.len())?;
+                (Value::ByteArray(Arc::new(b.to_vec())), 0)
+            }
+            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
+            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
+                if is_latin1_name(enc) =>
+            {
+                let Some(b) = latin1(s) else {
+                    return Some(None);
+                };
+                self.charge(b.len())?;
+                let v = if name == "bytearray" {
+                    Value::ByteArray(Arc::new(b))
+                } else {
+                    Value::Bytes(Arc::from(b))
+                };
+                (v, 0)
+            }
+            _ => return Some(None),
+        }))
+    }
+
+    // ---- the loop ----
+
+    fn run(&mut self) -> Option<Value> {
+        loop {
+            let code = self.u8()?;
+            match code {
+                op::STOP => {
+                    check(
+                        self.marks.is_empty()
+                            && self.vals.len() == 1
+                            && self.pos == self.data.len(),
+                    )?;
+                    return self.vals.pop();
+                }
+                op::PROTO => {
+                    let p = self.u8()?;
+                    check(p <= 5)?;
+                    self.proto = p;
+                }
+                op::FRAME => {
+                    let n = self.u64()?;
+                    check(n <= (self.data.len() - self.pos) as u64)?;
+                }
+                // ---- scalars ----
+                op::NONE => self.push(Value::None),
+                op::NEWTRUE => self.push(Value::Bool(true)),
+                op::NEWFALSE => self.push(Value::Bool(false)),
+                op::BININT => {
+                    let n = self.u32()? as i32;
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::BININT1 => {
+                    let n = self.u8()?;
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::BININT2 => {
+                    let n = u16::from_le_bytes(self.array::<2>()?);
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::LONG1 => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(long_le(b));
+                }
+                op::LONG4 => {
+                    let n = self.u32()? as i32;
+                    check(n >= 0)?;
+                    let b = self.take_len(n as u64)?;
+                    self.push(long_le(b));
+                }
+                op::BINFLOAT => {
+                    let f = f64::from_be_bytes(self.array::<8>()?);
+                    self.push(Value::Float(f));
+                }
+                // ---- strings and bytes ----
+                op::SHORT_BINUNICODE => {
+                    let n = self.u8()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE => {
+                    let n = self.u32()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE8 => {
+                    let n = self.u64()?;
+                    self.unicode(n)?;
+                }
+                op::SHORT_BINBYTES => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES => {
+                    let n = self.u32()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BYTEARRAY8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.push(Value::ByteArray(Arc::new(b.to_vec())));
+                }
+                op::SHORT_BINSTRING => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.py2_str(b)?;
+                }
+                op::BINSTRING => {
+                    let n = self.u32()? as i32;
+                    check(n >= 0)?;
+                    let b = self.take_len(n as u64)?;
+                    self.py2_str(b)?;
+                }
+                op::READONLY_BUFFER => {
+                    self.has_top()?;
+                    let top = self.vals.len() - 1;
+                    match &self.vals[top] {
+                        Value::Bytes(_) => {}
+                        Value::ByteArray(b) => {
+                            self.vals[top] = Value::Bytes(Arc::from(b.as_slice()));
+                            self.meta[top] = SCALAR;
+                        }
+                        _ => return None,
+                    }
+                }
+                // ---- containers ----
+                op::EMPTY_LIST => self.empty(Value::List(Arc::new(Items::new())))?,
+                op::EMPTY_TUPLE => self.empty(Value::Tuple(Arc::new(Items::new())))?,
+                op::EMPTY_DICT => self.empty(Value::Dict(Arc::new(Pairs::new())))?,
+                op::EMPTY_SET => self.empty(Value::Set(Arc::new(Items::new())))?,
+                op::LIST | op::TUPLE | op::FROZENSET => {
+                    let m = self.pop_mark()?;
+                    self.charge(2 * NODE_COST + (self.vals.len() - m) * SLOT)?;
+                    let h = self.level_of(m)?;
+                    let items = Arc::new(Items::from(self.drain_from(m)));
+                    let v = match code {
+                        op::LIST => Value::List(items),
+                        op::TUPLE => Value::Tuple(items),
+                        _ => Value::FrozenSet(items),
+                    };
+                    self.push_container(v, h);
+                }
+                op::DICT => {
+                    let m = self.pop_mark()?;
+                    let n = self.vals.len() - m;
+                    check(n % 2 == 0)?;
+                    self.charge(2 * NODE_COST + n * SLOT)?;
+                    let h = self.level_of(m)?;
+                    let mut pairs = Vec::new();
+                    push_pairs(&mut pairs, &mut self.vals, m);
+                    self.meta.truncate(m);
+                    self.push_container(Value::Dict(Arc::new(Pairs::from(pairs))), h);
+                }
+                op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                    let n = usize::from(code - op::TUPLE1 + 1);
+                    check(self.vals.len() >= self.fence() + n)?;
+                    self.charge(2 * NODE_COST + n * SLOT)?;
+                    let m = self.vals.len() - n;
+                    let h = self.level_of(m)?;
+                    let items = self.drain_from(m);
+                    self.push_container(Value::Tuple(Arc::new(Items::from(items))), h);
+                }
+                op::APPEND => {
+                    self.has_top()?;
+                    self.append(self.vals.len() - 1)?;
+                }
+                op::APPENDS => {
+                    let m = self.pop_mark()?;
+                    self.append(m)?;
+                }
+                op::SETITEM => {
+                    check(self.vals.len() >= self.fence() + 2)?;
+                    self.set_items(self.vals.len() - 2)?;
+                }
+                op::SETITEMS => {
+                    let m = self.pop_mark()?;
+                    self.set_items(m)?;
+                }
+                op::ADDITEMS => {
+                    let m = self.pop_mark()?;
+                    self.add_items(m)?;
+                }
+                // ---- stack manipulation ----
+                op::MARK => {
+                    self.charge(8)?;
+                    self.marks.push(self.vals.len());
+                }
+                op::POP => {
+                    if self.marks.last() == Some(&self.vals.len()) {
+                        self.marks.pop();
+                    } else {
+                        self.pop()?;
+                    }
+                }
+                op::POP_MARK => {
+                    let m = self.pop_mark()?;
+                    self.vals.truncate(m);
+                    self.meta.truncate(m);
+                }
+                op::DUP => {
+                    self.has_top()?;
+                    let top = self.vals.len() - 1;
+                    let v = self.vals[top].clone();
+                    let meta = self.meta[top];
+                    self.push_meta(v, meta);
+                }
+                // ---- memo ----
+                op::BINGET => {
+                    let i = self.u8()?;
+                    self.memo_get(usize::from(i))?;
+                }
+                op::LONG_BINGET => {
+                    let i = self.u32()?;
+                    self.memo_get(i as usize)?;
+                }
+                op::BINPUT => {
+                    let i = self.u8()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::LONG_BINPUT => {
+                    let i = self.u32()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::MEMOIZE => self.memo_put(self.memo_count as u64)?,
+                // ---- objects ----
+                op::GLOBAL => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.charge(module.len() + name.len() + NODE_COST)?;
+                    let module = std::str::from_utf8(module).ok()?;
+                    let name = std::str::from_utf8(name).ok()?;
+                    let g = self.global(module, name);
+                    self.push(g);
+                }
+                op::STACK_GLOBAL => {
+                    let (name, _) = self.pop()?;
+                    let (module, _) = self.pop()?;
+                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                        return None;
+                    };
+                    self.charge(NODE_COST)?;
+                    let g = match (module.as_str(), name.as_str()) {
+                        (Some(m), Some(n)) => self.global(m, n),
+                        _ => Value::Global(Arc::new(Global { module, name })),
+                    };
+                    self.push(g);
+                }
+                op::REDUCE => {
+                    let (args, args_meta) = self.pop()?;
+                    let (callable, callable_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    match self.normalize(&callable, &args, args_meta.height)? {
+                        Some((v, h)) => self.push_container(v, h),
+                        None => {
+                            let h = h.max(callable_meta.height);
+                            self.new_object(Construct::Reduce, callable, args, None, h)?;
+                        }
+                    }
+                }
+                op::NEWOBJ => {
+                    let (args, args_meta) = self.pop()?;
+                    let (cls, cls_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    let h = h.max(cls_meta.height);
+                    self.new_object(Construct::NewObj, cls, args, None, h)?;
+                }
+                op::NEWOBJ_EX => {
+                    let (kwargs, kwargs_meta) = self.pop()?;
+                    let (args, args_meta) = self.pop()?;
+                    let (cls, cls_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    check(matches!(kwargs, Value::Dict(_)))?;
+                    let h = h.max(cls_meta.height).max(kwargs_meta.height);
+                    self.new_object(Construct::NewObjEx, cls, args, Some(kwargs), h)?;
+                }
+                op::BUILD => {
+                    let (state, state_meta) = self.pop()?;
+                    self.has_top()?;
+                    let h = self.level(state_meta.height)?;
+                    let t = self.vals.len() - 1;
+                    let mut target = self.open(t);
+                    match &mut target {
+                        Value::Object(o) => Arc::get_mut(o)?.state = Some(state),
+                        _ => return None,
+                    }
+                    self.close(t, target, h);
+                }
+                // Protocol 0 text opcodes, INST / OBJ and everything refused: the graph
+                // decoder's business.
+                _ => return None,
+            }
+        }
+    }
+
+    #[inline]
+    fn empty(&mut self, v: Value) -> Option<()> {
+        self.charge(NODE_COST)?;
+        let h = self.level(0)?;
+        self.push_container(v, h);
+        Some(())
+    }
+
+    #[inline]
+    fn unicode(&mut self, n: u64) -> Option<()> {
+        let b = self.take_len(n)?;
+        let s = PyStr::from_surrogatepass(b)?;
+        self.push(Value::Str(s));
+        Some(())
+    }
+
+    fn py2_str(&mut self, b: &[u8]) -> Option<()> {
+        check(b.is_ascii())?;
+        let s = std::str::from_utf8(b).ok()?;
+        self.push(Value::Str(PyStr::from(s)));
+        Some(())
+    }
+}
+
+/// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
+#[inline]
+fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
+    d.reserve((stack.len() - m) / 2);
+    let mut it = stack.drain(m..);
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        d.push((k, v));
+    }
+}
