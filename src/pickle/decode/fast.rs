@@ -2,12 +2,13 @@
 //! ordinary data (containers built once, never reached again while still being built).
 //!
 //! It runs the same opcode loop as the graph decoder, but a container is a `Value` (an
-//! `Arc`) from the moment it is created. The memo holds `Arc` clones, so `GET` of a
-//! container gives the very same allocation (identity is kept). To add items to a
-//! container on the stack (APPEND(S), SETITEM(S), ADDITEMS, BUILD), the memo's clone is
-//! taken out for the time of the change and [`Arc::get_mut`] must then succeed: when it
-//! does not, the container is also held elsewhere while it is still being built (a cycle,
-//! or sharing the graph decoder must see), and the fast path gives up.
+//! `Arc`) from the moment it is created. A memoized value still on the stack is not
+//! cloned: its memo slot names its stack position (`GET` clones it from there), and the
+//! memo takes its clone when the value leaves the stack. So `GET` of a container gives the
+//! very same allocation (identity is kept), and a container on the stack can be changed in
+//! place (APPEND(S), SETITEM(S), ADDITEMS, BUILD) exactly when [`Arc::get_mut`] succeeds.
+//! When it does not, the container is also held elsewhere while it is still being built
+//! (a cycle, or sharing the graph decoder must see), and the fast path gives up.
 //!
 //! Giving up (`None`) is always allowed: the caller then runs the graph decoder on the
 //! whole input, which also produces every error. The fast path therefore never reports an
@@ -41,10 +42,16 @@ const SCALAR: Meta = Meta {
     height: 0,
 };
 
-#[derive(Default)]
-struct MemoSlot {
-    value: Option<Value>,
-    height: u32,
+/// One memo entry.
+enum MemoSlot {
+    /// Never stored.
+    Empty,
+    /// The value is still on the stack, at this index (the entry whose `Meta::memo` names
+    /// this slot): the memo holds no clone yet, so the value can still be changed in
+    /// place. It gets its clone when it leaves the stack ([`Fast::release`]).
+    OnStack(u32),
+    /// A clone of the value, and its height.
+    Owned(Value, u32),
 }
 
 struct Fast<'a> {
@@ -153,10 +160,29 @@ impl<'a> Fast<'a> {
         Some(h)
     }
 
-    /// The height of a container holding `stack[m..]`.
+    /// The memo takes its clones of the values in `stack[m..]`, which are about to
+    /// leave the stack.
     #[inline]
-    fn level_of(&self, m: usize) -> Option<u32> {
-        let h = self.meta[m..].iter().map(|x| x.height).max().unwrap_or(0);
+    fn release(&mut self, m: usize) {
+        for i in m..self.vals.len() {
+            let meta = self.meta[i];
+            if meta.memo != NO_MEMO {
+                self.memo[meta.memo as usize] = MemoSlot::Owned(self.vals[i].clone(), meta.height);
+            }
+        }
+    }
+
+    /// The height of a container that will hold `stack[m..]`, after [`Fast::release`].
+    #[inline]
+    fn settle(&mut self, m: usize) -> Option<u32> {
+        let mut h = 0;
+        for i in m..self.vals.len() {
+            let meta = self.meta[i];
+            h = h.max(meta.height);
+            if meta.memo != NO_MEMO {
+                self.memo[meta.memo as usize] = MemoSlot::Owned(self.vals[i].clone(), meta.height);
+            }
+        }
         self.level(h)
     }
 
@@ -193,6 +219,7 @@ impl<'a> Fast<'a> {
     #[inline(always)]
     fn pop(&mut self) -> Option<(Value, Meta)> {
         check(self.vals.len() > self.fence())?;
+        self.release(self.vals.len() - 1);
         Some((self.vals.pop()?, self.meta.pop()?))
     }
 
@@ -215,14 +242,11 @@ impl<'a> Fast<'a> {
 
     // ---- changing a container on the stack ----
 
-    /// Takes the value at `t` out of the stack and drops its clone in the memo, so that
-    /// `Arc::get_mut` succeeds when nothing else holds it.
+    /// Takes the value at `t` out of the stack, to change it in place: `Arc::get_mut`
+    /// succeeds when nothing else holds it (the memo holds no clone of a value that is
+    /// still on the stack).
     #[inline]
     fn open(&mut self, t: usize) -> Value {
-        let k = self.meta[t].memo;
-        if k != NO_MEMO {
-            self.memo[k as usize].value = None;
-        }
         std::mem::replace(&mut self.vals[t], Value::None)
     }
 
@@ -231,13 +255,6 @@ impl<'a> Fast<'a> {
     fn close(&mut self, t: usize, v: Value, height: u32) {
         let meta = &mut self.meta[t];
         meta.height = meta.height.max(height);
-        let h = meta.height;
-        let k = meta.memo;
-        if k != NO_MEMO {
-            let slot = &mut self.memo[k as usize];
-            slot.value = Some(v.clone());
-            slot.height = h;
-        }
         self.vals[t] = v;
     }
 
@@ -249,7 +266,7 @@ impl<'a> Fast<'a> {
         }
         check(m > 0)?;
         self.charge((len - m) * SLOT)?;
-        let h = self.level_of(m)?;
+        let h = self.settle(m)?;
         let t = m - 1;
         let mut target = self.open(t);
         match &mut target {
@@ -270,7 +287,7 @@ impl<'a> Fast<'a> {
         }
         check((len - m) % 2 == 0 && m > 0)?;
         self.charge((len - m) * SLOT)?;
-        let h = self.level_of(m)?;
+        let h = self.settle(m)?;
         let t = m - 1;
         let mut target = self.open(t);
         match &mut target {
@@ -290,7 +307,7 @@ impl<'a> Fast<'a> {
         }
         check(m > 0)?;
         self.charge((len - m) * SLOT)?;
-        let h = self.level_of(m)?;
+        let h = self.settle(m)?;
         let t = m - 1;
         let mut target = self.open(t);
         match &mut target {
@@ -310,17 +327,22 @@ impl<'a> Fast<'a> {
         check(idx < self.memo.len() as u64 + 64)?;
         let i = idx as usize;
         if i >= self.memo.len() {
-            self.memo.resize_with(i + 1, MemoSlot::default);
+            if i == self.memo.len() {
+                self.memo.push(MemoSlot::Empty);
+            } else {
+                self.memo.resize_with(i + 1, || MemoSlot::Empty);
+            }
         }
+        check(matches!(self.memo[i], MemoSlot::Empty))?;
         let top = self.vals.len() - 1;
         let meta = self.meta[top];
-        let slot = &mut self.memo[i];
-        check(slot.value.is_none())?;
-        slot.value = Some(self.vals[top].clone());
-        slot.height = meta.height;
-        if meta.memo == NO_MEMO {
+        self.memo[i] = if meta.memo == NO_MEMO {
             self.meta[top].memo = u32::try_from(idx).ok().filter(|k| *k != NO_MEMO)?;
-        }
+            MemoSlot::OnStack(u32::try_from(top).ok()?)
+        } else {
+            // Stored twice: the value can no longer change in place.
+            MemoSlot::Owned(self.vals[top].clone(), meta.height)
+        };
         self.memo_count += 1;
         self.charge(SLOT + 8)?;
         check(self.memo_count <= self.max_memo)
@@ -328,13 +350,21 @@ impl<'a> Fast<'a> {
 
     #[inline]
     fn memo_get(&mut self, idx: usize) -> Option<()> {
-        let slot = self.memo.get(idx)?;
-        let v = slot.value.clone()?;
-        let meta = Meta {
-            memo: idx as u32,
-            height: slot.height,
+        let (v, height) = match self.memo.get(idx)? {
+            MemoSlot::Owned(v, h) => (v.clone(), *h),
+            MemoSlot::OnStack(p) => {
+                let p = *p as usize;
+                (self.vals[p].clone(), self.meta[p].height)
+            }
+            MemoSlot::Empty => return None,
         };
-        self.push_meta(v, meta);
+        self.push_meta(
+            v,
+            Meta {
+                memo: NO_MEMO,
+                height,
+            },
+        );
         Some(())
     }
 
@@ -555,7 +585,10 @@ impl<'a> Fast<'a> {
                     match &self.vals[top] {
                         Value::Bytes(_) => {}
                         Value::ByteArray(b) => {
-                            self.vals[top] = Value::Bytes(Arc::from(b.as_slice()));
+                            let v = Value::Bytes(Arc::from(b.as_slice()));
+                            // The memo keeps the bytearray, as in the graph decoder.
+                            self.release(top);
+                            self.vals[top] = v;
                             self.meta[top] = SCALAR;
                         }
                         _ => return None,
@@ -569,7 +602,7 @@ impl<'a> Fast<'a> {
                 op::LIST | op::TUPLE | op::FROZENSET => {
                     let m = self.pop_mark()?;
                     self.charge(2 * NODE_COST + (self.vals.len() - m) * SLOT)?;
-                    let h = self.level_of(m)?;
+                    let h = self.settle(m)?;
                     let items = Arc::new(Items::from(self.drain_from(m)));
                     let v = match code {
                         op::LIST => Value::List(items),
@@ -583,7 +616,7 @@ impl<'a> Fast<'a> {
                     let n = self.vals.len() - m;
                     check(n % 2 == 0)?;
                     self.charge(2 * NODE_COST + n * SLOT)?;
-                    let h = self.level_of(m)?;
+                    let h = self.settle(m)?;
                     let mut pairs = Vec::new();
                     push_pairs(&mut pairs, &mut self.vals, m);
                     self.meta.truncate(m);
@@ -594,7 +627,7 @@ impl<'a> Fast<'a> {
                     check(self.vals.len() >= self.fence() + n)?;
                     self.charge(2 * NODE_COST + n * SLOT)?;
                     let m = self.vals.len() - n;
-                    let h = self.level_of(m)?;
+                    let h = self.settle(m)?;
                     let items = self.drain_from(m);
                     self.push_container(Value::Tuple(Arc::new(Items::from(items))), h);
                 }
@@ -632,6 +665,7 @@ impl<'a> Fast<'a> {
                 }
                 op::POP_MARK => {
                     let m = self.pop_mark()?;
+                    self.release(m);
                     self.vals.truncate(m);
                     self.meta.truncate(m);
                 }
@@ -639,7 +673,10 @@ impl<'a> Fast<'a> {
                     self.has_top()?;
                     let top = self.vals.len() - 1;
                     let v = self.vals[top].clone();
-                    let meta = self.meta[top];
+                    let meta = Meta {
+                        memo: NO_MEMO,
+                        height: self.meta[top].height,
+                    };
                     self.push_meta(v, meta);
                 }
                 // ---- memo ----
