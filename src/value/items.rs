@@ -153,18 +153,23 @@ fn take_pair_containers(pairs: &mut [(Value, Value)], work: &mut Vec<Value>) {
     }
 }
 
-fn drain_all(mut work: Vec<Value>) {
-    while let Some(v) = work.pop() {
-        detach(v, &mut work);
+/// Drops each container in `items` (leaving `Value::None`), one subtree at a time, so
+/// that the work list only ever holds the pending containers of one subtree.
+fn drop_containers(items: &mut [Value], work: &mut Vec<Value>) {
+    for x in items {
+        if is_container(x) {
+            detach(std::mem::replace(x, Value::None), work);
+            while let Some(v) = work.pop() {
+                detach(v, work);
+            }
+        }
     }
 }
 
 impl Drop for Items {
     fn drop(&mut self) {
         if self.0.iter().any(is_container) {
-            let mut work = Vec::new();
-            take_containers(&mut self.0, &mut work);
-            drain_all(work);
+            drop_containers(&mut self.0, &mut Vec::new());
         }
     }
 }
@@ -177,8 +182,10 @@ impl Drop for Pairs {
             .any(|(k, v)| is_container(k) || is_container(v))
         {
             let mut work = Vec::new();
-            take_pair_containers(&mut self.0, &mut work);
-            drain_all(work);
+            for (k, v) in self.0.iter_mut() {
+                drop_containers(std::slice::from_mut(k), &mut work);
+                drop_containers(std::slice::from_mut(v), &mut work);
+            }
         }
     }
 }
@@ -187,7 +194,9 @@ impl Drop for Object {
     fn drop(&mut self) {
         let mut work = Vec::new();
         self.take_children(&mut work);
-        drain_all(work);
+        while let Some(v) = work.pop() {
+            detach(v, &mut work);
+        }
     }
 }
 

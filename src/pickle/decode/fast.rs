@@ -167,7 +167,7 @@ impl<'a> Fast<'a> {
         for i in m..self.vals.len() {
             let meta = self.meta[i];
             if meta.memo != NO_MEMO {
-                self.memo[meta.memo as usize] = MemoSlot::Owned(self.vals[i].clone(), meta.height);
+                self.memo[meta.memo as usize] = MemoSlot::Owned(dup(&self.vals[i]), meta.height);
             }
         }
     }
@@ -180,7 +180,7 @@ impl<'a> Fast<'a> {
             let meta = self.meta[i];
             h = h.max(meta.height);
             if meta.memo != NO_MEMO {
-                self.memo[meta.memo as usize] = MemoSlot::Owned(self.vals[i].clone(), meta.height);
+                self.memo[meta.memo as usize] = MemoSlot::Owned(dup(&self.vals[i]), meta.height);
             }
         }
         self.level(h)
@@ -351,10 +351,10 @@ impl<'a> Fast<'a> {
     #[inline]
     fn memo_get(&mut self, idx: usize) -> Option<()> {
         let (v, height) = match self.memo.get(idx)? {
-            MemoSlot::Owned(v, h) => (v.clone(), *h),
+            MemoSlot::Owned(v, h) => (dup(v), *h),
             MemoSlot::OnStack(p) => {
                 let p = *p as usize;
-                (self.vals[p].clone(), self.meta[p].height)
+                (dup(&self.vals[p]), self.meta[p].height)
             }
             MemoSlot::Empty => return None,
         };
@@ -791,12 +791,28 @@ impl<'a> Fast<'a> {
     }
 }
 
+/// `v.clone()`, inlined for the variants memo hits usually are.
+#[inline(always)]
+fn dup(v: &Value) -> Value {
+    match v {
+        Value::Str(s) => Value::Str(s.clone()),
+        Value::Tuple(a) => Value::Tuple(Arc::clone(a)),
+        Value::List(a) => Value::List(Arc::clone(a)),
+        Value::Dict(a) => Value::Dict(Arc::clone(a)),
+        Value::Global(a) => Value::Global(Arc::clone(a)),
+        other => other.clone(),
+    }
+}
+
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
 #[inline]
 fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
-    d.reserve((stack.len() - m) / 2);
-    let mut it = stack.drain(m..);
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+    let items = &mut stack[m..];
+    d.reserve(items.len() / 2);
+    for kv in items.chunks_exact_mut(2) {
+        let k = std::mem::replace(&mut kv[0], Value::None);
+        let v = std::mem::replace(&mut kv[1], Value::None);
         d.push((k, v));
     }
+    stack.truncate(m);
 }
