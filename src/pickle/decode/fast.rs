@@ -807,12 +807,25 @@ fn dup(v: &Value) -> Value {
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
 #[inline]
 fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
-    let items = &mut stack[m..];
-    d.reserve(items.len() / 2);
-    for kv in items.chunks_exact_mut(2) {
-        let k = std::mem::replace(&mut kv[0], Value::None);
-        let v = std::mem::replace(&mut kv[1], Value::None);
-        d.push((k, v));
+    let n = (stack.len() - m) / 2;
+    debug_assert_eq!(stack.len() - m, 2 * n);
+    d.reserve(n);
+    let len = d.len();
+    // SAFETY: `stack[m..m + 2n]` are initialized values; each is read exactly once and
+    // the stack's length is cut to `m` right after, so none is dropped or read again.
+    // `d` has room for `n` more pairs (reserved above); each slot `len + i` is written
+    // once (both fields) before the length is raised to cover it. Nothing in between
+    // can panic. This is a plain move of the values, done by hand because the safe
+    // version (moving through `(Value, Value)` temporaries) stalls on store forwarding.
+    unsafe {
+        let src = stack.as_ptr().add(m);
+        let dst = d.as_mut_ptr().add(len);
+        for i in 0..n {
+            let pair = dst.add(i);
+            std::ptr::addr_of_mut!((*pair).0).write(std::ptr::read(src.add(2 * i)));
+            std::ptr::addr_of_mut!((*pair).1).write(std::ptr::read(src.add(2 * i + 1)));
+        }
+        stack.set_len(m);
+        d.set_len(len + n);
     }
-    stack.truncate(m);
 }
