@@ -359,3 +359,108 @@ fn depth_through_shared_values_is_never_refused_by_the_fast_path_alone() {
         );
     }
 }
+
+mod random_programs {
+    //! Random opcode sequences from a small alphabet that builds, shares, mutates after
+    //! sharing, makes cycles and underflows: whatever comes out, `decode` (fast path
+    //! first) and the graph decoder alone must agree, errors included.
+
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::agree;
+    use crate::pickle::DecodeOptions;
+
+    /// One opcode with its argument bytes.
+    fn op() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"]".to_vec()),
+            Just(b"}".to_vec()),
+            Just(b")".to_vec()),
+            Just(b"\x8f".to_vec()),
+            Just(b"(".to_vec()),
+            Just(b"a".to_vec()),
+            Just(b"e".to_vec()),
+            Just(b"s".to_vec()),
+            Just(b"u".to_vec()),
+            Just(b"\x90".to_vec()),
+            Just(b"l".to_vec()),
+            Just(b"t".to_vec()),
+            Just(b"d".to_vec()),
+            Just(b"\x91".to_vec()),
+            Just(b"\x85".to_vec()),
+            Just(b"\x86".to_vec()),
+            Just(b"\x87".to_vec()),
+            Just(b"0".to_vec()),
+            Just(b"1".to_vec()),
+            Just(b"2".to_vec()),
+            Just(b"\x94".to_vec()),
+            Just(b"N".to_vec()),
+            Just(b"\x88".to_vec()),
+            (0u8..4).prop_map(|i| vec![b'h', i]),
+            (0u8..4).prop_map(|i| vec![b'q', i]),
+            (0u8..255).prop_map(|i| vec![b'K', i]),
+            (0u8..3).prop_map(|n| {
+                let mut v = vec![0x8c, n];
+                v.extend(vec![b'x'; n as usize]);
+                v
+            }),
+            Just(b"\x8c\x08builtins\x8c\x03set\x93".to_vec()),
+            Just(b"\x8c\x01m\x8c\x01C\x93".to_vec()),
+            Just(b"R".to_vec()),
+            Just(b"\x81".to_vec()),
+            Just(b"b".to_vec()),
+            Just(b"\x96\x01\x00\x00\x00\x00\x00\x00\x00z".to_vec()),
+            Just(b"\x98".to_vec()),
+        ]
+    }
+
+    fn limits() -> &'static [DecodeOptions] {
+        static L: OnceLock<Vec<DecodeOptions>> = OnceLock::new();
+        L.get_or_init(|| {
+            vec![
+                DecodeOptions::default(),
+                DecodeOptions::new().max_depth(3),
+                DecodeOptions::new().max_memo(2),
+                DecodeOptions::new().max_alloc(400),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn random_programs_agree(ops in prop::collection::vec(op(), 0..40), stop in any::<bool>()) {
+            let mut data = b"\x80\x04".to_vec();
+            for o in &ops {
+                data.extend_from_slice(o);
+            }
+            if stop {
+                data.push(b'.');
+            }
+            for o in limits() {
+                agree(&format!("{data:?}"), &data, o);
+            }
+        }
+
+        #[test]
+        fn mutated_fixtures_agree(pick in any::<prop::sample::Index>(),
+                                  edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+                                  cut in any::<prop::sample::Index>(), truncate in any::<bool>()) {
+            static F: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+            let all = F.get_or_init(super::fixtures);
+            let (label, data) = &all[pick.index(all.len())];
+            let mut b = data.clone();
+            for (at, byte) in &edits {
+                let i = at.index(b.len());
+                b[i] = *byte;
+            }
+            if truncate {
+                b.truncate(cut.index(b.len() + 1));
+            }
+            agree(label, &b, &limits()[0]);
+        }
+    }
+}
