@@ -1,7 +1,14 @@
 //! The pickle decoder: every opcode of protocols 0–5 into a [`Value`], with no import and
 //! no execution of anything.
 //!
-//! The opcode loop ([`Decoder`]) runs over the input once. Scalars become `Value`s at
+//! Two decoders share this module. The fast path (`fast.rs`) builds `Value`s directly and
+//! handles what CPython writes for ordinary, acyclic data; when it meets anything else
+//! (a cycle, a container changed after it was shared, protocol 0 text opcodes, INST / OBJ,
+//! an error or a limit) it gives up and the graph decoder below decodes the whole input
+//! again, so results and errors are always the graph decoder's (`fast_tests.rs` checks
+//! that the two agree, on every fixture and on random and mutated inputs).
+//!
+//! The graph decoder's opcode loop ([`Decoder`]) runs over the input once. Scalars become `Value`s at
 //! once; containers become nodes of a [`graph::Arena`] so that they can still change
 //! after being memoized or shared; the graph becomes a `Value` tree at `STOP` (see
 //! `graph.rs` for sharing and cycles). Nothing here recurses, and nothing is allocated
