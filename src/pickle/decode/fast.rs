@@ -62,7 +62,16 @@ struct Fast<'a> {
     meta: Vec<Meta>,
     /// Stack lengths at each MARK.
     marks: Vec<usize>,
+    /// Slots of the memo indices some GET reads (see [`fetched_indices`]); indices no GET
+    /// reads are only counted and recorded in `stored`.
     memo: Vec<MemoSlot>,
+    /// Bit set of the memo indices a GET in the input reads.
+    fetched: Vec<u64>,
+    /// Bit set of the memo indices stored so far (to leave overwrites to the graph
+    /// decoder).
+    stored: Vec<u64>,
+    /// One past the highest memo index stored so far.
+    memo_end: u64,
     memo_count: usize,
     proto: u8,
     alloc: usize,
@@ -73,6 +82,7 @@ struct Fast<'a> {
 
 /// Decodes `data` directly into a `Value`, or `None` to let the graph decoder do it.
 pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
+    let fetched = fetched_indices(data)?;
     let mut f = Fast {
         data,
         pos: 0,
@@ -80,6 +90,9 @@ pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
         meta: Vec::with_capacity(32),
         marks: Vec::with_capacity(8),
         memo: Vec::new(),
+        fetched,
+        stored: Vec::new(),
+        memo_end: 0,
         memo_count: 0,
         proto: 0,
         alloc: 0,
@@ -323,17 +336,31 @@ impl<'a> Fast<'a> {
 
     fn memo_put(&mut self, idx: u64) -> Option<()> {
         self.has_top()?;
-        // Sparse indices and overwrites are left to the graph decoder.
-        check(idx < self.memo.len() as u64 + 64)?;
-        let i = idx as usize;
-        if i >= self.memo.len() {
-            if i == self.memo.len() {
-                self.memo.push(MemoSlot::Empty);
-            } else {
-                self.memo.resize_with(i + 1, || MemoSlot::Empty);
-            }
+        // Sparse indices (the graph decoder's sparse map) and overwrites are left to the
+        // graph decoder.
+        check(idx < self.memo_end + 64)?;
+        let (word, bit) = ((idx / 64) as usize, 1u64 << (idx % 64));
+        if word >= self.stored.len() {
+            self.stored.resize(word + 1, 0);
         }
-        check(matches!(self.memo[i], MemoSlot::Empty))?;
+        check(self.stored[word] & bit == 0)?;
+        self.stored[word] |= bit;
+        self.memo_end = self.memo_end.max(idx + 1);
+        self.memo_count += 1;
+        self.charge(SLOT + 8)?;
+        check(self.memo_count <= self.max_memo)?;
+        if self.fetched.get(word).is_some_and(|w| w & bit != 0) {
+            self.memo_slot(idx)?;
+        }
+        Some(())
+    }
+
+    /// Fills the slot of `idx`, a memo index that some GET reads.
+    fn memo_slot(&mut self, idx: u64) -> Option<()> {
+        let i = usize::try_from(idx).ok()?;
+        if i >= self.memo.len() {
+            self.memo.resize_with(i + 1, || MemoSlot::Empty);
+        }
         let top = self.vals.len() - 1;
         let meta = self.meta[top];
         self.memo[i] = if meta.memo == NO_MEMO {
@@ -341,11 +368,9 @@ impl<'a> Fast<'a> {
             MemoSlot::OnStack(u32::try_from(top).ok()?)
         } else {
             // Stored twice: the value can no longer change in place.
-            MemoSlot::Owned(self.vals[top].clone(), meta.height)
+            MemoSlot::Owned(dup(&self.vals[top]), meta.height)
         };
-        self.memo_count += 1;
-        self.charge(SLOT + 8)?;
-        check(self.memo_count <= self.max_memo)
+        Some(())
     }
 
     #[inline]
@@ -789,6 +814,102 @@ impl<'a> Fast<'a> {
         self.push(Value::Str(PyStr::from(s)));
         Some(())
     }
+}
+
+/// The memo indices that some GET / BINGET / LONG_BINGET of `data` (up to its first STOP)
+/// reads, as a bit set: the fast path keeps memo entries only for those (most memoized
+/// values are never read back). `None` when the scan meets an opcode the fast path does
+/// not handle anyway, or an index past what any memo of `data` could hold.
+///
+/// Opcodes are parsed one after the other exactly as the decoder parses them, so the
+/// scan sees the same GETs the decoder will run.
+fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
+    let limit = data.len() as u64 + 64;
+    let mut bits: Vec<u64> = Vec::new();
+    let mut pos = 0usize;
+    let mut mark = |i: u64| -> Option<()> {
+        check(i < limit)?;
+        let word = (i / 64) as usize;
+        if word >= bits.len() {
+            bits.resize(word + 1, 0);
+        }
+        bits[word] |= 1 << (i % 64);
+        Some(())
+    };
+    let le = |at: usize, n: usize| -> Option<u64> {
+        let b = data.get(at..at.checked_add(n)?)?;
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(b);
+        Some(u64::from_le_bytes(a))
+    };
+    loop {
+        let code = *data.get(pos)?;
+        pos += 1;
+        let skip: u64 = match code {
+            op::STOP => break,
+            op::BINGET => {
+                mark(le(pos, 1)?)?;
+                1
+            }
+            op::LONG_BINGET => {
+                mark(le(pos, 4)?)?;
+                4
+            }
+            op::PROTO | op::BININT1 | op::BINPUT => 1,
+            op::BININT2 => 2,
+            op::BININT | op::LONG_BINPUT => 4,
+            op::FRAME | op::BINFLOAT => 8,
+            op::SHORT_BINUNICODE | op::SHORT_BINBYTES | op::SHORT_BINSTRING | op::LONG1 => {
+                1 + le(pos, 1)?
+            }
+            op::BINUNICODE | op::BINBYTES | op::BINSTRING | op::LONG4 => 4 + le(pos, 4)?,
+            op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => 8u64.checked_add(le(pos, 8)?)?,
+            op::GLOBAL => {
+                for _ in 0..2 {
+                    let n = data.get(pos..)?.iter().position(|b| *b == b'\n')?;
+                    pos += n + 1;
+                }
+                0
+            }
+            op::NONE
+            | op::NEWTRUE
+            | op::NEWFALSE
+            | op::READONLY_BUFFER
+            | op::EMPTY_LIST
+            | op::EMPTY_TUPLE
+            | op::EMPTY_DICT
+            | op::EMPTY_SET
+            | op::LIST
+            | op::TUPLE
+            | op::FROZENSET
+            | op::DICT
+            | op::TUPLE1
+            | op::TUPLE2
+            | op::TUPLE3
+            | op::APPEND
+            | op::APPENDS
+            | op::SETITEM
+            | op::SETITEMS
+            | op::ADDITEMS
+            | op::MARK
+            | op::POP
+            | op::POP_MARK
+            | op::DUP
+            | op::MEMOIZE
+            | op::STACK_GLOBAL
+            | op::REDUCE
+            | op::NEWOBJ
+            | op::NEWOBJ_EX
+            | op::BUILD => 0,
+            // What the fast path gives up on anyway.
+            _ => return None,
+        };
+        pos = usize::try_from(skip)
+            .ok()
+            .and_then(|k| pos.checked_add(k))?;
+        check(pos <= data.len())?;
+    }
+    Some(bits)
 }
 
 /// `v.clone()`, inlined for the variants memo hits usually are.
