@@ -10,6 +10,10 @@
 //! When it does not, the container is also held elsewhere while it is still being built
 //! (a cycle, or sharing the graph decoder must see), and the fast path gives up.
 //!
+//! Most memoized values are never read back (CPython memoizes every str and container),
+//! so one quick scan of the opcodes first finds the memo indices some GET reads; only
+//! those get memo entries (the others are counted, as the limits require).
+//!
 //! Giving up (`None`) is always allowed: the caller then runs the graph decoder on the
 //! whole input, which also produces every error. The fast path therefore never reports an
 //! error itself; it gives up on anything the graph decoder would refuse, and on anything
