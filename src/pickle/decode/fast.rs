@@ -86,6 +86,9 @@ struct Fast<'a> {
 
 /// Decodes `data` directly into a `Value`, or `None` to let the graph decoder do it.
 pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
+    // Stack positions and memo indices are kept as `u32`, and the graph decoder refuses
+    // more than `u32::MAX` containers: inputs of 4 GiB or more are its business.
+    check(u32::try_from(data.len()).is_ok())?;
     let fetched = fetched_indices(data)?;
     let mut f = Fast {
         data,
