@@ -834,43 +834,40 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
     let limit = data.len() as u64 + 64;
     let mut bits: Vec<u64> = Vec::new();
     let mut pos = 0usize;
-    let mut mark = |i: u64| -> Option<()> {
-        check(i < limit)?;
-        let word = (i / 64) as usize;
-        if word >= bits.len() {
-            bits.resize(word + 1, 0);
-        }
-        bits[word] |= 1 << (i % 64);
-        Some(())
-    };
-    let le = |at: usize, n: usize| -> Option<u64> {
-        let b = data.get(at..at.checked_add(n)?)?;
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b);
-        Some(u64::from_le_bytes(a))
-    };
     loop {
         let code = *data.get(pos)?;
         pos += 1;
-        let skip: u64 = match code {
+        let skip: usize = match code {
             op::STOP => break,
-            op::BINGET => {
-                mark(le(pos, 1)?)?;
-                1
-            }
-            op::LONG_BINGET => {
-                mark(le(pos, 4)?)?;
-                4
+            op::BINGET | op::LONG_BINGET => {
+                let (i, n) = if code == op::BINGET {
+                    (u64::from(*data.get(pos)?), 1)
+                } else {
+                    (u64::from(le4(data, pos)?), 4)
+                };
+                check(i < limit)?;
+                let word = (i / 64) as usize;
+                if word >= bits.len() {
+                    bits.resize(word + 1, 0);
+                }
+                bits[word] |= 1 << (i % 64);
+                n
             }
             op::PROTO | op::BININT1 | op::BINPUT => 1,
             op::BININT2 => 2,
             op::BININT | op::LONG_BINPUT => 4,
             op::FRAME | op::BINFLOAT => 8,
             op::SHORT_BINUNICODE | op::SHORT_BINBYTES | op::SHORT_BINSTRING | op::LONG1 => {
-                1 + le(pos, 1)?
+                1 + usize::from(*data.get(pos)?)
             }
-            op::BINUNICODE | op::BINBYTES | op::BINSTRING | op::LONG4 => 4 + le(pos, 4)?,
-            op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => 8u64.checked_add(le(pos, 8)?)?,
+            op::BINUNICODE | op::BINBYTES | op::BINSTRING | op::LONG4 => {
+                4 + le4(data, pos)? as usize
+            }
+            op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => {
+                let b = data.get(pos..pos.checked_add(8)?)?;
+                let n = u64::from_le_bytes(b.try_into().ok()?);
+                usize::try_from(n).ok()?.checked_add(8)?
+            }
             op::GLOBAL => {
                 for _ in 0..2 {
                     let n = data.get(pos..)?.iter().position(|b| *b == b'\n')?;
@@ -911,12 +908,17 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
             // What the fast path gives up on anyway.
             _ => return None,
         };
-        pos = usize::try_from(skip)
-            .ok()
-            .and_then(|k| pos.checked_add(k))?;
+        pos = pos.checked_add(skip)?;
         check(pos <= data.len())?;
     }
     Some(bits)
+}
+
+/// The 4 little-endian bytes at `at`.
+#[inline(always)]
+fn le4(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 /// `v.clone()`, inlined for the variants memo hits usually are.
