@@ -196,12 +196,15 @@ impl<'a> Fast<'a> {
     #[inline]
     fn settle(&mut self, m: usize) -> Option<u32> {
         let mut h = 0;
-        for i in m..self.vals.len() {
-            let meta = self.meta[i];
+        // The AND of the memo fields is `NO_MEMO` (all ones) exactly when none of the
+        // values is memoized; this form vectorizes.
+        let mut memos = NO_MEMO;
+        for meta in &self.meta[m..] {
             h = h.max(meta.height);
-            if meta.memo != NO_MEMO {
-                self.memo[meta.memo as usize] = MemoSlot::Owned(dup(&self.vals[i]), meta.height);
-            }
+            memos &= meta.memo;
+        }
+        if memos != NO_MEMO {
+            self.release(m);
         }
         self.level(h)
     }
@@ -837,6 +840,13 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
     loop {
         let code = *data.get(pos)?;
         pos += 1;
+        let fixed = FIXED_ARG[usize::from(code)];
+        if fixed != VARIABLE {
+            // Opcodes with a fixed-size argument (most of them): no bound check needed
+            // here, the next read (`data.get`) fails past the end.
+            pos += usize::from(fixed);
+            continue;
+        }
         let skip: usize = match code {
             op::STOP => break,
             op::BINGET | op::LONG_BINGET => {
@@ -853,10 +863,6 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
                 bits[word] |= 1 << (i % 64);
                 n
             }
-            op::PROTO | op::BININT1 | op::BINPUT => 1,
-            op::BININT2 => 2,
-            op::BININT | op::LONG_BINPUT => 4,
-            op::FRAME | op::BINFLOAT => 8,
             op::SHORT_BINUNICODE | op::SHORT_BINBYTES | op::SHORT_BINSTRING | op::LONG1 => {
                 1 + usize::from(*data.get(pos)?)
             }
@@ -875,36 +881,6 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
                 }
                 0
             }
-            op::NONE
-            | op::NEWTRUE
-            | op::NEWFALSE
-            | op::READONLY_BUFFER
-            | op::EMPTY_LIST
-            | op::EMPTY_TUPLE
-            | op::EMPTY_DICT
-            | op::EMPTY_SET
-            | op::LIST
-            | op::TUPLE
-            | op::FROZENSET
-            | op::DICT
-            | op::TUPLE1
-            | op::TUPLE2
-            | op::TUPLE3
-            | op::APPEND
-            | op::APPENDS
-            | op::SETITEM
-            | op::SETITEMS
-            | op::ADDITEMS
-            | op::MARK
-            | op::POP
-            | op::POP_MARK
-            | op::DUP
-            | op::MEMOIZE
-            | op::STACK_GLOBAL
-            | op::REDUCE
-            | op::NEWOBJ
-            | op::NEWOBJ_EX
-            | op::BUILD => 0,
             // What the fast path gives up on anyway.
             _ => return None,
         };
@@ -913,6 +889,62 @@ fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
     }
     Some(bits)
 }
+
+/// [`FIXED_ARG`] of an opcode whose argument is not of a fixed size (or that the scan
+/// handles itself).
+const VARIABLE: u8 = u8::MAX;
+
+/// The argument size of each opcode the fast path runs whose argument has a fixed size;
+/// [`VARIABLE`] for every other byte.
+static FIXED_ARG: [u8; 256] = {
+    let mut t = [VARIABLE; 256];
+    let sized: [(u8, u8); 36] = [
+        (op::NONE, 0),
+        (op::NEWTRUE, 0),
+        (op::NEWFALSE, 0),
+        (op::READONLY_BUFFER, 0),
+        (op::EMPTY_LIST, 0),
+        (op::EMPTY_TUPLE, 0),
+        (op::EMPTY_DICT, 0),
+        (op::EMPTY_SET, 0),
+        (op::LIST, 0),
+        (op::TUPLE, 0),
+        (op::FROZENSET, 0),
+        (op::DICT, 0),
+        (op::TUPLE1, 0),
+        (op::TUPLE2, 0),
+        (op::TUPLE3, 0),
+        (op::APPEND, 0),
+        (op::APPENDS, 0),
+        (op::SETITEM, 0),
+        (op::SETITEMS, 0),
+        (op::ADDITEMS, 0),
+        (op::MARK, 0),
+        (op::POP, 0),
+        (op::POP_MARK, 0),
+        (op::DUP, 0),
+        (op::MEMOIZE, 0),
+        (op::STACK_GLOBAL, 0),
+        (op::REDUCE, 0),
+        (op::NEWOBJ, 0),
+        (op::NEWOBJ_EX, 0),
+        (op::BUILD, 0),
+        (op::PROTO, 1),
+        (op::BININT1, 1),
+        (op::BINPUT, 1),
+        (op::BININT2, 2),
+        (op::BININT, 4),
+        (op::FRAME, 8),
+    ];
+    let mut i = 0;
+    while i < sized.len() {
+        t[sized[i].0 as usize] = sized[i].1;
+        i += 1;
+    }
+    t[op::LONG_BINPUT as usize] = 4;
+    t[op::BINFLOAT as usize] = 8;
+    t
+};
 
 /// The 4 little-endian bytes at `at`.
 #[inline(always)]
