@@ -11,8 +11,9 @@
 //! (a cycle, or sharing the graph decoder must see), and the fast path gives up.
 //!
 //! Most memoized values are never read back (CPython memoizes every str and container),
-//! so one quick scan of the opcodes first finds the memo indices some GET reads; only
-//! those get memo entries (the others are counted, as the limits require).
+//! so once a pickle has stored a few dozen memo entries, one quick scan of the remaining
+//! opcodes finds the memo indices some later GET reads; from then on only those get memo
+//! entries (the others are counted, as the limits require).
 //!
 //! Giving up (`None`) is always allowed: the caller then runs the graph decoder on the
 //! whole input, which also produces every error. The fast path therefore never reports an
@@ -69,8 +70,9 @@ struct Fast<'a> {
     /// Slots of the memo indices some GET reads (see [`fetched_indices`]); indices no GET
     /// reads are only counted and recorded in `stored`.
     memo: Vec<MemoSlot>,
-    /// Bit set of the memo indices a GET in the input reads.
-    fetched: Vec<u64>,
+    /// Bit set of the memo indices a GET in the rest of the input reads, once
+    /// [`SCAN_AFTER`] entries were stored (`None` before: every entry is kept).
+    fetched: Option<Vec<u64>>,
     /// Bit set of the memo indices stored so far (to leave overwrites to the graph
     /// decoder).
     stored: Vec<u64>,
@@ -89,7 +91,6 @@ pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
     // Stack positions and memo indices are kept as `u32`, and the graph decoder refuses
     // more than `u32::MAX` containers: inputs of 4 GiB or more are its business.
     check(u32::try_from(data.len()).is_ok())?;
-    let fetched = fetched_indices(data)?;
     let mut f = Fast {
         data,
         pos: 0,
@@ -97,7 +98,7 @@ pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
         meta: Vec::with_capacity(32),
         marks: Vec::with_capacity(8),
         memo: Vec::new(),
-        fetched,
+        fetched: None,
         stored: Vec::new(),
         memo_end: 0,
         memo_count: 0,
@@ -359,8 +360,16 @@ impl<'a> Fast<'a> {
         self.memo_count += 1;
         self.charge(SLOT + 8)?;
         check(self.memo_count <= self.max_memo)?;
-        if self.fetched.get(word).is_some_and(|w| w & bit != 0) {
+        let keep = match &self.fetched {
+            None => true,
+            Some(bits) => bits.get(word).is_some_and(|w| w & bit != 0),
+        };
+        if keep {
             self.memo_slot(idx)?;
+        }
+        if self.fetched.is_none() && self.memo_count >= SCAN_AFTER {
+            // `pos` is at the next opcode: GETs before it are done.
+            self.fetched = Some(fetched_indices(self.data, self.pos)?);
         }
         Some(())
     }
@@ -826,17 +835,21 @@ impl<'a> Fast<'a> {
     }
 }
 
-/// The memo indices that some GET / BINGET / LONG_BINGET of `data` (up to its first STOP)
-/// reads, as a bit set: the fast path keeps memo entries only for those (most memoized
+/// Memo entries stored before the fast path looks ahead for GETs (small pickles do not pay
+/// for the scan).
+const SCAN_AFTER: usize = 64;
+
+/// The memo indices that some GET / BINGET / LONG_BINGET of `data[start..]` (up to the
+/// first STOP) reads, as a bit set: the fast path keeps memo entries only for those (most memoized
 /// values are never read back). `None` when the scan meets an opcode the fast path does
 /// not handle anyway, or an index past what any memo of `data` could hold.
 ///
 /// Opcodes are parsed one after the other exactly as the decoder parses them, so the
 /// scan sees the same GETs the decoder will run.
-fn fetched_indices(data: &[u8]) -> Option<Vec<u64>> {
+fn fetched_indices(data: &[u8], start: usize) -> Option<Vec<u64>> {
     let limit = data.len() as u64 + 64;
     let mut bits: Vec<u64> = Vec::new();
-    let mut pos = 0usize;
+    let mut pos = start;
     loop {
         let code = *data.get(pos)?;
         pos += 1;

@@ -464,3 +464,43 @@ mod random_programs {
         }
     }
 }
+
+#[test]
+fn gets_after_the_memo_scan_starts_find_their_values() {
+    // 100 memoized strings (the scan starts after the 64th), then GETs of an index stored
+    // before the scan and of one stored after it, and a GET of an index never stored.
+    let mut data = b"\x80\x04]\x94(".to_vec();
+    for i in 0..100u8 {
+        data.extend_from_slice(&[0x8c, 1, b'0' + i % 10, 0x94]);
+    }
+    let good = [&data[..], b"h\x05h\x5ae."].concat();
+    let v = fast::decode(&good, &DecodeOptions::default()).expect("fast path takes it");
+    let Value::List(items) = &v else { panic!() };
+    assert_eq!(items.len(), 102);
+    let (Value::Str(a), Value::Str(b)) = (&items[4], &items[100]) else {
+        panic!()
+    };
+    assert_eq!(
+        a.as_bytes().as_ptr(),
+        b.as_bytes().as_ptr(),
+        "GET 5 is item 4"
+    );
+    let (Value::Str(a), Value::Str(b)) = (&items[89], &items[101]) else {
+        panic!()
+    };
+    assert_eq!(
+        a.as_bytes().as_ptr(),
+        b.as_bytes().as_ptr(),
+        "GET 90 is item 89"
+    );
+    agree("good", &good, &DecodeOptions::default());
+    let missing = [&data[..], b"h\xc8e."].concat();
+    agree("missing", &missing, &DecodeOptions::default());
+    for memo in [63, 64, 65, 100, 101] {
+        agree(
+            &format!("max_memo {memo}"),
+            &good,
+            &DecodeOptions::new().max_memo(memo),
+        );
+    }
+}
