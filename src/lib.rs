@@ -53,3 +53,8 @@ pub use value::{from_value, to_value, Value};
 #[cfg(unix)]
 pub use wait::{wait, Waitable};
 pub use wire::handshake::Digest;
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
