@@ -25,11 +25,15 @@
 //!             readers.remove(r)
 //! ```
 
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
+#[cfg(unix)]
 use std::process::{Child, Command};
 
+#[cfg(unix)]
 use mpconn::{pipe, wait, Connection, Error, Value};
 
+#[cfg(unix)]
 const PRODUCER: &str = "
 import sys
 from multiprocessing.connection import Connection
@@ -40,6 +44,7 @@ c.close()
 ";
 
 /// Starts `python` producing on `writer`'s descriptor (made inheritable for the spawn).
+#[cfg(unix)]
 fn spawn_python(python: &str, name: &str, writer: Connection) -> std::io::Result<Child> {
     let fd = writer.as_raw_fd();
     // The descriptor is close-on-exec; clear the flag so the child inherits it. The
@@ -53,6 +58,12 @@ fn spawn_python(python: &str, name: &str, writer: Connection) -> std::io::Result
         .spawn()
 }
 
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("wait_producers hands OS pipe descriptors to CPython children: Unix only");
+}
+
+#[cfg(unix)]
 fn main() -> mpconn::Result<()> {
     let python = std::env::args().nth(1).unwrap_or_else(|| "python3".into());
     let mut readers: Vec<(String, Connection)> = Vec::new();
