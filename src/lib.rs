@@ -12,6 +12,7 @@
 //! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
 //! | addresses | [`address`] | resolves names only |
 //! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
@@ -33,6 +34,8 @@ pub mod pickle;
 pub mod pipe;
 pub mod server;
 mod stream;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod value;
 pub mod wait;
 pub mod wire;

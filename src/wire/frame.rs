@@ -239,6 +239,50 @@ impl FrameDecoder {
         Ok((used, None))
     }
 
+    /// Changes the maximum message size; it applies to the next header to complete (a
+    /// payload already announced keeps the limit it was checked against).
+    pub fn set_max(&mut self, max: Option<usize>) {
+        self.max = max;
+    }
+
+    /// The maximum message size in force.
+    pub fn max(&self) -> Option<usize> {
+        self.max
+    }
+
+    /// While a payload is arriving: the payload received so far and how many bytes it
+    /// still lacks, with room reserved for the next read (bounded as [`FrameDecoder::feed`]
+    /// bounds it). A caller may read straight into the vector's spare capacity instead of
+    /// going through `feed`, appending at most the bytes lacking, then call
+    /// [`FrameDecoder::take_message`]. `None` while no payload is pending.
+    pub fn payload_buffer(&mut self) -> Option<(&mut Vec<u8>, u64)> {
+        let (expected, data) = self.payload.as_mut()?;
+        let lacking = *expected - data.len() as u64;
+        if data.capacity() == data.len() && lacking > 0 {
+            data.reserve(next_reserve(*expected, data.len()));
+        }
+        Some((data, lacking))
+    }
+
+    /// The message, once all its bytes arrived through [`FrameDecoder::payload_buffer`];
+    /// `None` while bytes are still lacking.
+    ///
+    /// # Panics
+    /// When the caller appended more bytes than the payload lacked (a caller bug; nothing
+    /// a peer sends can cause it).
+    pub fn take_message(&mut self) -> Option<Vec<u8>> {
+        let (expected, data) = self.payload.as_ref()?;
+        assert!(
+            data.len() as u64 <= *expected,
+            "more bytes appended than the payload lacked"
+        );
+        if data.len() as u64 == *expected {
+            self.payload.take().map(|(_, data)| data)
+        } else {
+            None
+        }
+    }
+
     /// The error for EOF now: [`Error::Eof`] at a boundary, else [`Error::Truncated`].
     pub fn eof_error(&self) -> Error {
         match &self.payload {
@@ -265,6 +309,25 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_buffer_takes_bytes_read_directly() {
+        let mut dec = FrameDecoder::new(Some(100));
+        assert!(dec.payload_buffer().is_none());
+        assert_eq!(dec.feed(&[0, 0, 0, 5, b'a']).unwrap(), (5, None));
+        let (buf, lacking) = dec.payload_buffer().unwrap();
+        assert_eq!(lacking, 4);
+        buf.extend_from_slice(b"bc");
+        assert_eq!(dec.take_message(), None);
+        dec.payload_buffer().unwrap().0.extend_from_slice(b"de");
+        assert_eq!(dec.take_message(), Some(b"abcde".to_vec()));
+        assert!(dec.at_boundary());
+        dec.set_max(Some(3));
+        assert!(matches!(
+            dec.feed(&[0, 0, 0, 5]),
+            Err(Error::MessageTooLong { length: 5, max: 3 })
+        ));
+    }
 
     #[test]
     fn reserve_is_bounded_then_doubles() {
