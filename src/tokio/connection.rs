@@ -308,6 +308,12 @@ impl AsyncRecvHalf {
         self.rend > self.rstart || !self.decoder.at_boundary()
     }
 
+    /// While a message is partly received (a receive was cancelled after its header
+    /// arrived): how many payload bytes are in and how many the header announced.
+    pub fn partial_message(&self) -> Option<(u64, u64)> {
+        self.decoder.progress()
+    }
+
     /// Sets the largest message [`AsyncRecvHalf::recv_bytes`] accepts (`None`: no limit
     /// but memory). Default [`DEFAULT_MAX_MESSAGE_SIZE`].
     pub fn set_max_message_size(&mut self, max: Option<usize>) {
@@ -551,6 +557,11 @@ impl AsyncConnection {
     /// See [`AsyncRecvHalf::has_buffered_data`].
     pub fn has_buffered_data(&self) -> bool {
         self.recv.has_buffered_data()
+    }
+
+    /// See [`AsyncRecvHalf::partial_message`].
+    pub fn partial_message(&self) -> Option<(u64, u64)> {
+        self.recv.partial_message()
     }
 
     /// Sets the largest message received (`None`: no limit but memory). Default

@@ -239,6 +239,14 @@ impl FrameDecoder {
         Ok((used, None))
     }
 
+    /// While a payload is arriving: how many of its bytes arrived and how many the header
+    /// announced. `None` at a boundary or inside a header.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        self.payload
+            .as_ref()
+            .map(|(expected, data)| (data.len() as u64, *expected))
+    }
+
     /// Changes the maximum message size; it applies to the next header to complete (a
     /// payload already announced keeps the limit it was checked against).
     pub fn set_max(&mut self, max: Option<usize>) {
