@@ -216,6 +216,14 @@ async fn tokio_recv_bytes_into_fits_or_carries_the_message() {
     assert_eq!(server.recv_bytes().await.unwrap(), b"z");
 }
 
+/// Awaits `f`, failing the test (rather than hanging) if it never completes: a receive
+/// that lost bytes to a cancellation would wait forever. Not a synchronisation device.
+async fn completes<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("never completed: bytes were lost")
+}
+
 /// Cancels `conn.recv_bytes()` (by a timeout that expires) until the connection has
 /// taken in bytes of a message; every cancelled receive must not have completed.
 async fn cancel_until_partial(conn: &mut AsyncConnection) -> usize {
@@ -265,9 +273,13 @@ async fn tokio_cancelled_recv_mid_message_keeps_the_connection_usable() {
         let mut rest = frame[cuts[1]..].to_vec();
         rest.extend_from_slice(&[0, 0, 0, 3, b'n', b'x', b't']);
         raw.write_all(&rest).await.unwrap();
-        assert_eq!(conn.recv_bytes().await.unwrap(), msg, "{size}");
+        assert_eq!(completes(conn.recv_bytes()).await.unwrap(), msg, "{size}");
         assert_eq!(conn.partial_message(), None);
-        assert_eq!(conn.recv_bytes().await.unwrap(), b"nxt", "{size}");
+        assert_eq!(
+            completes(conn.recv_bytes()).await.unwrap(),
+            b"nxt",
+            "{size}"
+        );
     }
 
     // A receive losing a select! to another branch, inside a loop, loses nothing.
@@ -283,13 +295,16 @@ async fn tokio_cancelled_recv_mid_message_keeps_the_connection_usable() {
         raw
     });
     let mut ticks = 0;
-    let got = loop {
-        tokio::select! {
-            biased;
-            Some(()) = tick_rx.recv() => ticks += 1,
-            m = conn.recv_bytes() => break m.unwrap(),
+    let got = completes(async {
+        loop {
+            tokio::select! {
+                biased;
+                Some(()) = tick_rx.recv() => ticks += 1,
+                m = conn.recv_bytes() => break m.unwrap(),
+            }
         }
-    };
+    })
+    .await;
     assert_eq!(got, msg);
     let raw = writer.await.unwrap();
     while tick_rx.recv().await.is_some() {
@@ -317,7 +332,7 @@ async fn tokio_cancelled_value_recv_then_whole_value() {
     let r = tokio::time::timeout(Duration::from_millis(5), conn.recv()).await;
     assert!(r.is_err());
     raw.write_all(&frame[7..]).await.unwrap();
-    assert_eq!(conn.recv().await.unwrap(), value);
+    assert_eq!(completes(conn.recv()).await.unwrap(), value);
 }
 
 #[tokio::test]
