@@ -231,7 +231,7 @@ impl AsyncRecvHalf {
         }
     }
 
-    fn into_vec(&self, got: Got) -> Vec<u8> {
+    fn message_vec(&self, got: Got) -> Vec<u8> {
         match got {
             Got::Range(start, end) => self.rbuf[start..end].to_vec(),
             Got::Owned(v) => v,
@@ -242,7 +242,7 @@ impl AsyncRecvHalf {
     /// message size. Cancel-safe.
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>> {
         let got = self.next_message(self.max_message_size).await?;
-        Ok(self.into_vec(got))
+        Ok(self.message_vec(got))
     }
 
     /// Receives one message, refusing (and closing) when it announces more than `max`
@@ -252,7 +252,7 @@ impl AsyncRecvHalf {
     pub async fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
         let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
         let got = self.next_message(max).await?;
-        Ok(self.into_vec(got))
+        Ok(self.message_vec(got))
     }
 
     /// Receives one message into `buf[offset..]`, returning its length; one that does not
@@ -273,7 +273,7 @@ impl AsyncRecvHalf {
         };
         let dest = &mut buf[offset..];
         if message.len() > dest.len() {
-            return Err(Error::BufferTooShort(self.into_vec(got)));
+            return Err(Error::BufferTooShort(self.message_vec(got)));
         }
         dest[..message.len()].copy_from_slice(message);
         Ok(message.len())
