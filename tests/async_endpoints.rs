@@ -482,3 +482,94 @@ fn tokio_listener_outside_a_runtime_is_an_error_not_a_panic() {
     let r = AsyncListener::bind_any(Family::Inet, ListenerOptions::new());
     assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
 }
+
+/// A keyless listener and a raw TCP peer of it.
+async fn raw_pair(options: ListenerOptions) -> (tokio::net::TcpStream, AsyncConnection) {
+    let listener = AsyncListener::bind_any(Family::Inet, options).unwrap();
+    let Address::Inet { host, port } = listener.address() else {
+        panic!()
+    };
+    let raw = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .unwrap();
+    let conn = listener.accept().await.unwrap();
+    (raw, conn)
+}
+
+#[tokio::test]
+async fn tokio_hostile_frames_are_typed_errors() {
+    // A negative length other than the -1 marker.
+    let (mut raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    raw.write_all(&[0xff, 0xff, 0xff, 0xfe, 1, 2])
+        .await
+        .unwrap();
+    assert!(matches!(conn.recv_bytes().await, Err(Error::Io(_))));
+    assert!(matches!(conn.recv_bytes().await, Err(Error::Closed(_))));
+
+    // The 64-bit header is accepted for any length.
+    let (mut raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    raw.write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i'])
+        .await
+        .unwrap();
+    assert_eq!(conn.recv_bytes().await.unwrap(), b"hi");
+
+    // EOF inside a header, then inside a payload.
+    let (mut raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    raw.write_all(&[0, 0]).await.unwrap();
+    drop(raw);
+    let r = conn.recv_bytes().await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Truncated {
+                expected: 4,
+                received: 2
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(matches!(conn.recv_bytes().await, Err(Error::Closed(_))));
+
+    // A header announcing nearly 1 GiB followed by 10 bytes and EOF: the receiver
+    // reserved only a bounded amount and reports how much arrived.
+    let (mut raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    raw.write_all(&((1u32 << 30) - 1).to_be_bytes())
+        .await
+        .unwrap();
+    raw.write_all(&[9; 10]).await.unwrap();
+    drop(raw);
+    let r = conn.recv_bytes().await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Truncated {
+                expected: 1073741823,
+                received: 10
+            })
+        ),
+        "{r:?}"
+    );
+
+    // EOF at a boundary is a clean EOF, and stays one.
+    let (raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    drop(raw);
+    assert!(matches!(conn.recv_bytes().await, Err(Error::Eof)));
+    assert!(matches!(conn.recv_bytes().await, Err(Error::Eof)));
+}
+
+#[tokio::test]
+async fn tokio_oversized_handshake_message_is_an_authentication_error() {
+    let listener =
+        AsyncListener::bind_any(Family::Inet, ListenerOptions::new().authkey(b"k")).unwrap();
+    let Address::Inet { host, port } = listener.address() else {
+        panic!()
+    };
+    let mut raw = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .unwrap();
+    let mut frame = 300u32.to_be_bytes().to_vec();
+    frame.extend_from_slice(&[b'x'; 300]);
+    raw.write_all(&frame).await.unwrap();
+    let r = listener.accept().await;
+    assert!(matches!(r, Err(Error::Authentication(_))), "{r:?}");
+}

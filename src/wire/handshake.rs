@@ -552,6 +552,84 @@ impl Handshake {
 mod tests {
     use super::*;
 
+    /// Runs two handshakes against each other in memory; returns both outcomes and
+    /// whether a reject reply was asked for.
+    fn run_pair(mut a: Handshake, mut b: Handshake) -> (Result<()>, Result<()>, bool) {
+        let mut queues: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        let mut waiting = [false, false];
+        let mut outcome: [Option<Result<()>>; 2] = [None, None];
+        let mut rejected = false;
+        for _ in 0..50 {
+            for (me, h) in [(0usize, &mut a), (1, &mut b)] {
+                if outcome[me].is_some() {
+                    continue;
+                }
+                let input = if waiting[me] {
+                    if queues[me].is_empty() {
+                        continue;
+                    }
+                    Some(queues[me].remove(0))
+                } else {
+                    None
+                };
+                waiting[me] = false;
+                match h.step(input.as_deref()) {
+                    Ok(Step::Send(m)) => queues[1 - me].push(m),
+                    Ok(Step::Receive) => waiting[me] = true,
+                    Ok(Step::Done) => outcome[me] = Some(Ok(())),
+                    Ok(Step::Reject { reply, error }) => {
+                        assert_eq!(reply, FAILURE);
+                        queues[1 - me].push(reply.to_vec());
+                        rejected = true;
+                        outcome[me] = Some(Err(error));
+                    }
+                    Err(e) => outcome[me] = Some(Err(e)),
+                }
+            }
+        }
+        let [x, y] = outcome;
+        (x.expect("a finished"), y.expect("b finished"), rejected)
+    }
+
+    #[test]
+    fn the_step_machine_authenticates_both_ways_or_rejects() {
+        for digest in Digest::ALL {
+            let (l, c, rejected) = run_pair(
+                Handshake::listener(b"k", digest),
+                Handshake::client(b"k", Digest::Sha3_384),
+            );
+            assert!(l.is_ok() && c.is_ok() && !rejected, "{digest}");
+            let (l, c, rejected) = run_pair(
+                Handshake::listener(b"k", digest),
+                Handshake::client(b"x", digest),
+            );
+            assert!(rejected, "{digest}");
+            assert!(matches!(l, Err(Error::Authentication(_))), "{digest}");
+            assert!(matches!(c, Err(Error::Authentication(_))), "{digest}");
+        }
+        let (d, a, _) = run_pair(
+            Handshake::deliver(b"", Digest::Legacy),
+            Handshake::answer(b""),
+        );
+        assert!(d.is_ok() && a.is_ok());
+    }
+
+    #[test]
+    fn the_step_machine_refuses_misuse_and_bad_challenges() {
+        let mut h = Handshake::answer(b"k");
+        assert!(matches!(h.step(None), Ok(Step::Receive)));
+        assert!(matches!(h.step(None), Err(Error::Value(_))));
+        let mut h = Handshake::answer(b"k");
+        assert!(matches!(h.step(None), Ok(Step::Receive)));
+        assert!(matches!(
+            h.step(Some(b"#CHALLENGE#short")),
+            Err(Error::Authentication(_))
+        ));
+        assert!(matches!(h.step(None), Err(Error::Closed(_))));
+        let mut h = Handshake::deliver(b"k", Digest::Sha256);
+        assert!(matches!(h.step(Some(b"x")), Err(Error::Value(_))));
+    }
+
     #[test]
     fn debug_never_shows_the_key() {
         let d = ChallengeDeliverer::new(b"hunter2", Digest::Md5);
