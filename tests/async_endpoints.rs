@@ -573,3 +573,64 @@ async fn tokio_oversized_handshake_message_is_an_authentication_error() {
     let r = listener.accept().await;
     assert!(matches!(r, Err(Error::Authentication(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn tokio_cancelled_recv_bytes_into_mid_payload_loses_nothing() {
+    let (raw, mut conn) = raw_pair(ListenerOptions::new()).await;
+    // A writer task, so that a write never waits on this task's receives.
+    let (chunks, mut chunks_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        let mut raw = raw;
+        while let Some(chunk) = chunks_rx.recv().await {
+            raw.write_all(&chunk).await.unwrap();
+        }
+    });
+    let mut buf = vec![0u8; 4 << 20];
+    for (size, finish_with_into) in [(100_000usize, true), (3_000_000, false), (5, true)] {
+        let msg = pattern(size, size);
+        let mut frame = (size as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&msg);
+        let cut = 4 + size / 2;
+        chunks.send(frame[..cut].to_vec()).unwrap();
+        // Each cancelled receive read some of the payload straight into `buf`; dropping
+        // it handed those bytes back to the connection.
+        let half = (size / 2) as u64;
+        while conn.partial_message() != Some((half, size as u64)) {
+            let r =
+                tokio::time::timeout(Duration::from_millis(5), conn.recv_bytes_into(&mut buf, 3))
+                    .await;
+            assert!(r.is_err(), "completed early");
+        }
+        chunks.send(frame[cut..].to_vec()).unwrap();
+        if finish_with_into {
+            let n = completes(conn.recv_bytes_into(&mut buf, 3)).await.unwrap();
+            assert_eq!(&buf[3..3 + n], &msg[..], "{size}");
+        } else {
+            assert_eq!(completes(conn.recv_bytes()).await.unwrap(), msg, "{size}");
+        }
+    }
+    // Too long for the buffer: the whole message comes back in the error.
+    let msg = pattern(50_000, 5);
+    let mut frame = (50_000u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&msg);
+    chunks.send(frame.clone()).unwrap();
+    match conn.recv_bytes_into(&mut buf[..40_000], 0).await {
+        Err(Error::BufferTooShort(m)) => assert_eq!(m, msg),
+        other => panic!("{other:?}"),
+    }
+    // EOF in the middle of a payload read straight into the buffer.
+    chunks.send(frame[..30_000].to_vec()).unwrap();
+    drop(chunks);
+    writer.await.unwrap();
+    let r = conn.recv_bytes_into(&mut buf, 0).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::Truncated {
+                expected: 50_000,
+                received: 29_996
+            })
+        ),
+        "{r:?}"
+    );
+}

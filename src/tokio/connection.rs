@@ -26,10 +26,32 @@ const KEEP_WRITE_BUFFER: usize = 1 << 20;
 /// Why a send half refuses further use after a partial write.
 const MID_SEND: &str = "a previous send failed or was cancelled mid-message";
 
-/// Where a received message is: in the read buffer, or in a vector of its own.
+/// Where a received message is: in the read buffer, or in a vector of its own; or, when
+/// asked for, only its header has been read and the payload is pending in the decoder.
 enum Got {
     Range(usize, usize),
     Owned(Vec<u8>),
+    Pending,
+}
+
+/// A payload being read straight into a caller's buffer. If the receive is dropped
+/// before the payload is complete, the bytes read so far go back to the decoder, so
+/// cancelling loses nothing.
+struct DirectFill<'a> {
+    decoder: &'a mut FrameDecoder,
+    dest: &'a mut [u8],
+    filled: usize,
+    done: bool,
+}
+
+impl Drop for DirectFill<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let received = self.dest[..self.filled].to_vec();
+            self.decoder
+                .resume_payload(self.dest.len() as u64, received);
+        }
+    }
 }
 
 /// The receiving half of an [`AsyncConnection`] (see [`AsyncConnection::into_split`]).
@@ -144,13 +166,17 @@ impl AsyncRecvHalf {
         e
     }
 
-    /// Receives the next whole message, wherever it ends up. Cancel-safe: every byte read
-    /// is in `rbuf` or in the decoder before the next await.
-    async fn next_message(&mut self, max: Option<usize>) -> Result<Got> {
+    /// Receives the next whole message, wherever it ends up; with `header_only`, returns
+    /// [`Got::Pending`] as soon as a header is in and its payload not yet. Cancel-safe:
+    /// every byte read is in `rbuf` or in the decoder before the next await.
+    async fn next_message(&mut self, max: Option<usize>, header_only: bool) -> Result<Got> {
         if let Some(why) = self.broken {
             return Err(Error::Closed(why));
         }
         loop {
+            if let Some(message) = self.decoder.take_message() {
+                return Ok(Got::Owned(message));
+            }
             if self.rend > self.rstart {
                 let buffered = &self.rbuf[self.rstart..self.rend];
                 if self.decoder.at_boundary() {
@@ -192,6 +218,9 @@ impl AsyncRecvHalf {
             }
             self.rstart = 0;
             self.rend = 0;
+            if header_only && self.decoder.progress().is_some() {
+                return Ok(Got::Pending);
+            }
             let read = match self.decoder.payload_buffer() {
                 Some((payload, lacking)) if lacking >= READ_BUFFER as u64 => {
                     (&mut self.stream).take(lacking).read_buf(payload).await
@@ -231,18 +260,19 @@ impl AsyncRecvHalf {
         }
     }
 
-    fn message_vec(&self, got: Got) -> Vec<u8> {
-        match got {
-            Got::Range(start, end) => self.rbuf[start..end].to_vec(),
-            Got::Owned(v) => v,
+    /// Receives the next whole message into a vector.
+    async fn next_vec(&mut self, max: Option<usize>) -> Result<Vec<u8>> {
+        match self.next_message(max, false).await? {
+            Got::Range(start, end) => Ok(self.rbuf[start..end].to_vec()),
+            Got::Owned(v) => Ok(v),
+            Got::Pending => unreachable!("not asked for"),
         }
     }
 
     /// Receives one message, refusing (and closing on) one longer than the maximum
     /// message size. Cancel-safe.
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>> {
-        let got = self.next_message(self.max_message_size).await?;
-        Ok(self.message_vec(got))
+        self.next_vec(self.max_message_size).await
     }
 
     /// Receives one message, refusing (and closing) when it announces more than `max`
@@ -251,14 +281,16 @@ impl AsyncRecvHalf {
     /// header, the limit it was checked against stays in force for that message.
     pub async fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
         let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
-        let got = self.next_message(max).await?;
-        Ok(self.message_vec(got))
+        self.next_vec(max).await
     }
 
     /// Receives one message into `buf[offset..]`, returning its length; one that does not
     /// fit gives [`Error::BufferTooShort`] carrying the whole message. An `offset` past
-    /// the end of `buf` gives [`Error::Value`] and reads nothing. Cancel-safe: `buf` is
-    /// written only once the whole message has arrived.
+    /// the end of `buf` gives [`Error::Value`] and reads nothing.
+    ///
+    /// Cancel-safe: a large payload is read straight into `buf`, and if the receive is
+    /// dropped midway, the bytes it read are copied back into the connection, so the
+    /// next receive returns the whole message (`buf` may then hold part of it).
     pub async fn recv_bytes_into(&mut self, buf: &mut [u8], offset: usize) -> Result<usize> {
         if offset > buf.len() {
             return Err(Error::Value(format!(
@@ -266,17 +298,67 @@ impl AsyncRecvHalf {
                 buf.len()
             )));
         }
-        let got = self.next_message(self.max_message_size).await?;
-        let message: &[u8] = match &got {
-            Got::Range(start, end) => &self.rbuf[*start..*end],
-            Got::Owned(v) => v,
+        let max = self.max_message_size;
+        let room = buf.len() - offset;
+        let message: &[u8] = match self.next_message(max, true).await? {
+            Got::Range(start, end) => &self.rbuf[start..end],
+            Got::Owned(v) if v.len() > room => return Err(Error::BufferTooShort(v)),
+            Got::Owned(v) => {
+                buf[offset..offset + v.len()].copy_from_slice(&v);
+                return Ok(v.len());
+            }
+            Got::Pending => {
+                let (_, expected) = self.decoder.progress().expect("a payload is pending");
+                if expected > room as u64 {
+                    return Err(Error::BufferTooShort(self.next_vec(max).await?));
+                }
+                return self
+                    .fill_directly(&mut buf[offset..offset + expected as usize])
+                    .await;
+            }
         };
-        let dest = &mut buf[offset..];
-        if message.len() > dest.len() {
-            return Err(Error::BufferTooShort(self.message_vec(got)));
+        if message.len() > room {
+            return Err(Error::BufferTooShort(message.to_vec()));
         }
-        dest[..message.len()].copy_from_slice(message);
+        buf[offset..offset + message.len()].copy_from_slice(message);
         Ok(message.len())
+    }
+
+    /// Reads the pending payload straight into `dest` (exactly its length).
+    async fn fill_directly(&mut self, dest: &mut [u8]) -> Result<usize> {
+        let (so_far, _) = self.decoder.take_payload().expect("a payload is pending");
+        dest[..so_far.len()].copy_from_slice(&so_far);
+        let length = dest.len();
+        let mut fill = DirectFill {
+            decoder: &mut self.decoder,
+            dest,
+            filled: so_far.len(),
+            done: false,
+        };
+        let failure = loop {
+            if fill.filled == length {
+                fill.done = true;
+                return Ok(length);
+            }
+            match self.stream.read(&mut fill.dest[fill.filled..]).await {
+                Ok(0) => {
+                    break Error::Truncated {
+                        expected: length as u64,
+                        received: fill.filled as u64,
+                    }
+                }
+                Ok(n) => fill.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break io_error(e, "while receiving"),
+            }
+        };
+        fill.done = true;
+        drop(fill);
+        self.break_with(match failure {
+            Error::Truncated { .. } => "the peer closed inside a message",
+            _ => "a previous receive failed mid-message",
+        });
+        Err(failure)
     }
 
     /// Receives one message and unpickles it (Python's `recv`). Cancel-safe.
@@ -287,10 +369,11 @@ impl AsyncRecvHalf {
     /// Receives one message and unpickles it under `options` (decoder limits).
     /// Cancel-safe.
     pub async fn recv_with(&mut self, options: &DecodeOptions) -> Result<Value> {
-        let got = self.next_message(self.max_message_size).await?;
+        let got = self.next_message(self.max_message_size, false).await?;
         let data = match &got {
             Got::Range(start, end) => &self.rbuf[*start..*end],
             Got::Owned(v) => v.as_slice(),
+            Got::Pending => unreachable!("not asked for"),
         };
         Ok(crate::pickle::loads_with(data, options)?)
     }

@@ -206,8 +206,9 @@ impl FrameDecoder {
                 match status {
                     HeaderStatus::Complete { length, .. } => {
                         check_length(length, self.max)?;
-                        let reserve = next_reserve(length, 0);
-                        self.payload = Some((length, Vec::with_capacity(reserve)));
+                        // Room is reserved when payload bytes arrive (a caller may
+                        // also take the payload over, see `take_payload`).
+                        self.payload = Some((length, Vec::new()));
                         self.header_have = 0;
                         break;
                     }
@@ -291,6 +292,33 @@ impl FrameDecoder {
         }
     }
 
+    /// Hands a pending payload over to a caller that reads the rest of it into a buffer
+    /// of its own: returns the bytes received so far and the announced length, and
+    /// leaves the decoder at a boundary. `None` while no payload is pending.
+    pub fn take_payload(&mut self) -> Option<(Vec<u8>, u64)> {
+        self.payload.take().map(|(expected, data)| (data, expected))
+    }
+
+    /// Gives back a payload taken with [`FrameDecoder::take_payload`] that the caller
+    /// could not finish (its read was interrupted or cancelled): the `received` bytes of
+    /// a payload announced as `expected` bytes. The decoder goes on as if it had received
+    /// them itself.
+    ///
+    /// # Panics
+    /// When the decoder is not at a boundary or `received` is longer than `expected`
+    /// (caller bugs; nothing a peer sends can cause them).
+    pub fn resume_payload(&mut self, expected: u64, received: Vec<u8>) {
+        assert!(
+            self.at_boundary(),
+            "resume_payload needs a decoder at a boundary"
+        );
+        assert!(
+            received.len() as u64 <= expected,
+            "more bytes than announced"
+        );
+        self.payload = Some((expected, received));
+    }
+
     /// The error for EOF now: [`Error::Eof`] at a boundary, else [`Error::Truncated`].
     pub fn eof_error(&self) -> Error {
         match &self.payload {
@@ -335,6 +363,18 @@ mod tests {
             dec.feed(&[0, 0, 0, 5]),
             Err(Error::MessageTooLong { length: 5, max: 3 })
         ));
+    }
+
+    #[test]
+    fn a_payload_taken_over_and_given_back_completes() {
+        let mut dec = FrameDecoder::new(None);
+        assert_eq!(dec.feed(&[0, 0, 0, 4, b'a']).unwrap(), (5, None));
+        let (so_far, expected) = dec.take_payload().unwrap();
+        assert_eq!((so_far.as_slice(), expected), (&b"a"[..], 4));
+        assert!(dec.at_boundary());
+        dec.resume_payload(4, b"ab".to_vec());
+        assert_eq!(dec.progress(), Some((2, 4)));
+        assert_eq!(dec.feed(b"cdX").unwrap(), (2, Some(b"abcd".to_vec())));
     }
 
     #[test]
