@@ -30,6 +30,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod listener;
+pub mod managers;
 pub mod pickle;
 pub mod pipe;
 pub mod server;
@@ -50,3 +51,8 @@ pub use pipe::pipe;
 pub use value::{from_value, to_value, Value};
 pub use wait::{wait, Waitable};
 pub use wire::handshake::Digest;
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -427,9 +427,9 @@ impl<'v> Encoder<'_, 'v> {
                     target: inner,
                     reentered: false,
                 });
-                let r = self.save(inner);
-                self.anchors.pop();
-                r
+                // The slot stays after the container is written: a later `Ref` to it
+                // (from outside the anchor, as pickle's memo allows) becomes a memo GET.
+                self.save(inner)
             }
             Value::Ref(id) => self.save_ref(*id),
             // Handled in `save`.
@@ -519,13 +519,14 @@ impl<'v> Encoder<'_, 'v> {
         Ok(())
     }
 
-    /// A `Ref` to an enclosing anchor: a memo `GET` when the anchored object is already
+    /// A `Ref` to an anchor met earlier (enclosing or already written): a memo `GET` when
+    /// the anchored object is already
     /// memoized; otherwise (a tuple still collecting its items) the object is written in
     /// full, as CPython does, and the outer copy is discarded later.
     fn save_ref(&mut self, id: u32) -> Result<(), PickleError> {
         let Some(pos) = self.anchors.iter().rposition(|a| a.id == id) else {
             return Err(unencodable(format!(
-                "Ref({id}) outside any Anchor({id}, ..)"
+                "Ref({id}) before any Anchor({id}, ..)"
             )));
         };
         if self.anchors[pos].reentered {
