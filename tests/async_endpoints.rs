@@ -634,3 +634,38 @@ async fn tokio_cancelled_recv_bytes_into_mid_payload_loses_nothing() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn tokio_borrowed_split_receives_and_sends_in_one_select() {
+    let listener = AsyncListener::bind_any(Family::Unix, ListenerOptions::new()).unwrap();
+    let mut client = AsyncClient::connect(&listener.address(), None)
+        .await
+        .unwrap();
+    let server = listener.accept().await.unwrap();
+    let echo = tokio::spawn(echo_server(server));
+    // Messages to send come from a channel; echoes are received in the same loop. (All
+    // 20 kB fit in the socket buffers: a send inside a select! body does not receive.)
+    let (outbox_tx, mut outbox) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let feeder = tokio::spawn(async move {
+        for i in 0..20 {
+            outbox_tx.send(pattern(1000, i)).await.unwrap();
+        }
+    });
+    let (rx, tx) = client.split();
+    let mut echoed = Vec::new();
+    completes(async {
+        while echoed.len() < 20 {
+            tokio::select! {
+                m = rx.recv_bytes() => echoed.push(m.unwrap()),
+                Some(out) = outbox.recv() => tx.send_bytes(&out).await.unwrap(),
+            }
+        }
+    })
+    .await;
+    feeder.await.unwrap();
+    for (i, m) in echoed.iter().enumerate() {
+        assert_eq!(m, &pattern(1000, i), "{i}");
+    }
+    drop(client);
+    echo.await.unwrap();
+}

@@ -87,7 +87,8 @@ pub struct AsyncSendHalf {
 /// [`crate::Connection`], with the same frames, handshake and pickle code underneath.
 ///
 /// Methods take `&mut self`. To receive in one task while another sends, split it with
-/// [`AsyncConnection::into_split`].
+/// [`AsyncConnection::into_split`]; to do both in one task, borrow both halves with
+/// [`AsyncConnection::split`].
 ///
 /// | method | cancel-safe? |
 /// |---|---|
@@ -574,14 +575,10 @@ impl AsyncConnection {
         (self.recv, self.send)
     }
 
-    /// The receiving half, borrowed.
-    pub fn recv_half(&mut self) -> &mut AsyncRecvHalf {
-        &mut self.recv
-    }
-
-    /// The sending half, borrowed.
-    pub fn send_half(&mut self) -> &mut AsyncSendHalf {
-        &mut self.send
+    /// Both halves, borrowed: receive and send at once within one task, e.g. in the
+    /// branches of one `tokio::select!`.
+    pub fn split(&mut self) -> (&mut AsyncRecvHalf, &mut AsyncSendHalf) {
+        (&mut self.recv, &mut self.send)
     }
 
     /// Sends `buf` as one message (Python's `send_bytes`; for `send_bytes(buf, offset,

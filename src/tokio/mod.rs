@@ -44,6 +44,22 @@
 //!
 //! To receive in one task while another sends, split the connection with
 //! [`AsyncConnection::into_split`]; [`AsyncRecvHalf::reunite`] puts it back together.
+//! [`AsyncConnection::split`] borrows both halves for one task (while a send runs in a
+//! `select!` body nothing is received, so two peers both sending more than their socket
+//! buffers hold would wait on each other: for heavy traffic both ways, use two tasks):
+//!
+//! ```no_run
+//! # async fn run(conn: &mut mpconn::tokio::AsyncConnection,
+//! #              mut outbox: tokio::sync::mpsc::Receiver<Vec<u8>>) -> mpconn::Result<()> {
+//! let (rx, tx) = conn.split();
+//! loop {
+//!     tokio::select! {
+//!         message = rx.recv_bytes() => println!("got {} bytes", message?.len()),
+//!         Some(out) = outbox.recv() => tx.send_bytes(&out).await?,
+//!     }
+//! }
+//! # }
+//! ```
 mod client;
 mod connection;
 mod listener;
