@@ -70,8 +70,12 @@ maybe-pythons:
 pytest: venv
 	$(VENV)/bin/pytest python_interop $(PYTEST_ARGS)
 
-bench:
-	@echo "bench: not written yet (the benchmark issue adds it)"
+## bench: codec (criterion) and transport (bench/run.py) against CPython 3.11 and 3.14 and
+## raw sockets, in one run; writes BENCHMARKS.md. BENCH_ARGS=--quick for a short run.
+BENCH_ARGS ?=
+bench: maybe-pythons
+	$(CARGO) build --release --bins --examples
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 fuzz:
 	@echo "fuzz: not written yet (cargo-fuzz targets arrive with the fuzzing issue)"

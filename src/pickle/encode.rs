@@ -31,7 +31,7 @@
 //!   containers are memo hits by then), and the outer copy is then dropped with
 //!   `POP`/`POP_MARK` and replaced by a memo `GET`.
 //!
-//! Nesting is limited to 50 000 levels (an error beyond); every 1 000 levels the encoder
+//! Nesting is limited to 200 000 levels (an error beyond); every 1 000 levels the encoder
 //! continues on a fresh scoped thread stack, so deep values never overflow the caller's
 //! stack. Speed: one output `Vec`, fixed-size writes inlined, a pointer-keyed memo with an
 //! identity hasher, and no memo table entry at all for a list or dict that nothing else
@@ -64,7 +64,7 @@ const FRAME_MIN: usize = 4;
 const FRAME_HEADER: usize = 9;
 /// Deepest nesting we encode (3.11's pickler stops near 1 000, 3.13's near 10 000,
 /// 3.15's somewhere beyond 20 000; our decoder's default limit is 10 000).
-const MAX_DEPTH: usize = 50_000;
+const MAX_DEPTH: usize = 200_000;
 /// Every this many nesting levels the encoder continues on a fresh thread stack (see
 /// [`Encoder::save_compound_on_new_stack`]).
 const STACK_SEGMENT: usize = 1_000;
