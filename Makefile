@@ -35,14 +35,14 @@ test: lint cargo-test build venv maybe-pythons maybe-windows pytest
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-features --all-targets -- -D warnings
 
 cargo-test:
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test --all-features --all-targets
+	$(CARGO) test --all-features --doc
 
 build:
-	$(CARGO) build --bins --examples
+	$(CARGO) build --all-features --bins --examples
 
 ## venv: .venv with the pinned requirements; reinstalled only when requirements.txt changes.
 venv: $(VENV)/.requirements.stamp

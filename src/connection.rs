@@ -19,9 +19,7 @@ use crate::stream::Stream;
 use crate::wire::frame::{
     self, check_length, encode_header, next_reserve, parse_header, HeaderStatus, LONG_HEADER_LEN,
 };
-use crate::wire::handshake::{
-    ChallengeAnswerer, ChallengeDeliverer, Digest, MAX_HANDSHAKE_MESSAGE,
-};
+use crate::wire::handshake::{Digest, Handshake, Step, MAX_HANDSHAKE_MESSAGE};
 use crate::{Address, Error, Result, Value};
 
 #[cfg(windows)]
@@ -536,36 +534,43 @@ impl Connection {
     /// `deliver_challenge(conn, authkey, digest_name)`): what a listener does first. A
     /// wrong answer sends `#FAILURE#` and gives [`Error::Authentication`].
     pub fn deliver_challenge(&mut self, authkey: &[u8], digest: Digest) -> Result<()> {
-        let deliverer = ChallengeDeliverer::new(authkey, digest);
-        self.send_bytes(deliverer.challenge())?;
-        let response = self.recv_handshake()?;
-        let (reply, outcome) = deliverer.verify(&response);
-        match outcome {
-            Ok(_) => self.send_bytes(reply),
-            Err(e) => {
-                let _ = self.send_bytes(reply);
-                self.stream.shutdown();
-                self.break_with("authentication failed");
-                Err(e)
-            }
-        }
+        self.run_handshake(Handshake::deliver(authkey, digest))
     }
 
     /// Answers a digest challenge (Python's `answer_challenge(conn, authkey)`): what a
     /// client does first. Rejection gives [`Error::Authentication`].
     pub fn answer_challenge(&mut self, authkey: &[u8]) -> Result<()> {
-        let answerer = ChallengeAnswerer::new(authkey);
-        let challenge = self.recv_handshake()?;
-        let outcome = answerer.answer(&challenge).and_then(|answer| {
-            self.send_bytes(&answer)?;
-            let reply = self.recv_handshake()?;
-            answerer.finish(&reply)
-        });
-        if let Err(Error::Authentication(_)) = &outcome {
-            self.stream.shutdown();
-            self.break_with("authentication failed");
+        self.run_handshake(Handshake::answer(authkey))
+    }
+
+    /// Moves the bytes of a [`Handshake`] until it is done. An authentication failure
+    /// closes the connection.
+    pub(crate) fn run_handshake(&mut self, mut handshake: Handshake) -> Result<()> {
+        let mut received: Option<Vec<u8>> = None;
+        loop {
+            let step = handshake.step(received.take().as_deref());
+            match step {
+                Ok(Step::Send(message)) => self.send_bytes(&message)?,
+                Ok(Step::Receive) => received = Some(self.recv_handshake()?),
+                Ok(Step::Done) => return Ok(()),
+                Ok(Step::Reject { reply, error }) => {
+                    let _ = self.send_bytes(reply);
+                    self.fail_authentication();
+                    return Err(error);
+                }
+                Err(e) => {
+                    if let Error::Authentication(_) = e {
+                        self.fail_authentication();
+                    }
+                    return Err(e);
+                }
+            }
         }
-        outcome
+    }
+
+    fn fail_authentication(&mut self) {
+        self.stream.shutdown();
+        self.break_with("authentication failed");
     }
 
     fn recv_handshake(&mut self) -> Result<Vec<u8>> {

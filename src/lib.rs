@@ -12,6 +12,7 @@
 //! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
 //! | addresses | [`address`] | resolves names only |
 //! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
@@ -35,6 +36,8 @@ pub mod pipe;
 #[cfg(unix)]
 pub mod server;
 mod stream;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod value;
 #[cfg(unix)]
 pub mod wait;
