@@ -92,7 +92,7 @@ maybe-windows:
 ## raw sockets, in one run; writes BENCHMARKS.md. BENCH_ARGS=--quick for a short run.
 BENCH_ARGS ?=
 bench: maybe-pythons
-	$(CARGO) build --release --bins --examples
+	$(CARGO) build --release --all-features --bins --examples
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 fuzz:
