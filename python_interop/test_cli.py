@@ -263,6 +263,30 @@ print('ok')
     assert run_py(interp, PY_CLIENT, address, 'k', body).stdout == 'ok\n'
 
 
+def test_listen_max_connections_closes_the_extra_ones_and_keeps_serving(procs, interp):
+    """--max-connections 1: while one client is served, a second is closed at once and
+    reported; the first is still served afterwards."""
+    listener, address = procs.listen('127.0.0.1:0', '--authkey', 'k', '--echo',
+                                     '--max-connections', '1', env=clean_env())
+    body = f'''
+from multiprocessing.connection import Client
+conn.send('first')
+assert conn.recv() == 'first'     # the first connection holds the only slot now
+try:
+    with Client(address_from_argv(), authkey=b'k') as second:
+        second.recv()
+    raise SystemExit('a connection over --max-connections was served')
+except (EOFError, ConnectionError, OSError):
+    pass
+conn.send('still served')
+assert conn.recv() == 'still served'
+print('ok')
+'''
+    assert run_py(interp, PY_CLIENT, address, 'k', body).stdout == 'ok\n'
+    assert 'refused' in read_line(listener.stderr)
+    assert listener.poll() is None
+
+
 def test_listen_refuses_a_wrong_key_and_carries_on(procs, interp):
     listener, address = procs.listen('127.0.0.1:0', '--authkey', 'right', '--echo',
                                      env=clean_env())

@@ -142,6 +142,9 @@ pub struct ListenArgs {
     /// Exit after the first authenticated connection ends
     #[arg(long)]
     pub once: bool,
+    /// Serve at most this many connections at once; more are closed at once and reported
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// `mpconn call`.

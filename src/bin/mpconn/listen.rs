@@ -1,6 +1,6 @@
 //! `mpconn listen`: serve CPython clients, a thread per connection.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,20 @@ struct Shared {
     claimed: AtomicBool,
     /// Numbers connections for stderr reports.
     counter: AtomicU64,
+    /// Connections being served now (each holds a thread).
+    active: AtomicUsize,
+    /// `--max-connections`: past it, new connections are closed at once, so a peer opening
+    /// connections without end cannot exhaust threads or memory.
+    max_connections: usize,
+}
+
+/// Gives a connection's slot back when its worker ends, however it ends.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Accept errors in a row after which the listener gives up (a broken socket would spin).
@@ -64,6 +78,8 @@ pub fn run(a: ListenArgs) -> Result<(), Failure> {
         read_timeout: common.timeout,
         claimed: AtomicBool::new(false),
         counter: AtomicU64::new(0),
+        active: AtomicUsize::new(0),
+        max_connections: a.max_connections as usize,
     });
     let mut errors_in_a_row = 0;
     loop {
@@ -71,11 +87,22 @@ pub fn run(a: ListenArgs) -> Result<(), Failure> {
             Ok(pending) => {
                 errors_in_a_row = 0;
                 let number = shared.counter.fetch_add(1, Ordering::Relaxed) + 1;
+                if shared.active.fetch_add(1, Ordering::SeqCst) >= shared.max_connections {
+                    shared.active.fetch_sub(1, Ordering::SeqCst);
+                    fail::report(&format!(
+                        "connection #{number}: refused: {} connections already being served (--max-connections)",
+                        shared.max_connections
+                    ));
+                    drop(pending);
+                    continue;
+                }
                 let worker = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
                     .name(format!("conn-{number}"))
                     .spawn(move || serve(pending, number, &worker));
                 if let Err(e) = spawned {
+                    // The closure (and its slot guard) never ran: give the slot back.
+                    shared.active.fetch_sub(1, Ordering::SeqCst);
                     fail::report(&format!("connection #{number}: cannot start a thread: {e}"));
                 }
             }
@@ -93,6 +120,7 @@ pub fn run(a: ListenArgs) -> Result<(), Failure> {
 
 /// One connection: handshake, then the mode's loop until the peer closes.
 fn serve(pending: PendingConnection, number: u64, shared: &Shared) {
+    let _slot = Slot(&shared.active);
     let who = pending
         .peer()
         .map(|addr| addr.to_string())
