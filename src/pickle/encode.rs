@@ -31,7 +31,7 @@
 //!   containers are memo hits by then), and the outer copy is then dropped with
 //!   `POP`/`POP_MARK` and replaced by a memo `GET`.
 //!
-//! Nesting is limited to 200 000 levels (an error beyond); every 1 000 levels the encoder
+//! Nesting is limited to 200 000 levels (an error beyond); after 1 000 levels, and every 10 000 after that, the encoder
 //! continues on a fresh scoped thread stack, so deep values never overflow the caller's
 //! stack. Speed: one output `Vec`, fixed-size writes inlined, a pointer-keyed memo with an
 //! identity hasher, and no memo table entry at all for a list or dict that nothing else
@@ -65,11 +65,14 @@ const FRAME_HEADER: usize = 9;
 /// Deepest nesting we encode (3.11's pickler stops near 1 000, 3.13's near 10 000,
 /// 3.15's somewhere beyond 20 000; our decoder's default limit is 10 000).
 const MAX_DEPTH: usize = 200_000;
-/// Every this many nesting levels the encoder continues on a fresh thread stack (see
-/// [`Encoder::save_compound_on_new_stack`]).
-const STACK_SEGMENT: usize = 1_000;
-/// Stack size of such a thread: ample for [`STACK_SEGMENT`] levels even in debug builds.
-const SEGMENT_STACK_BYTES: usize = 16 << 20;
+/// Levels encoded on the caller's stack (small: the caller's thread may have a small stack).
+const FIRST_SEGMENT: usize = 1_000;
+/// After that, every this many nesting levels the encoder continues on a fresh thread stack
+/// (see [`Encoder::save_compound_on_new_stack`]).
+const STACK_SEGMENT: usize = 10_000;
+/// Stack size of such a thread: ample for [`STACK_SEGMENT`] levels even in debug builds
+/// (reserved address space; only the pages a deep value touches are used).
+const SEGMENT_STACK_BYTES: usize = 160 << 20;
 
 // Memo keys for objects the encoder makes up itself and that are singletons in CPython
 // (so CPython's memo finds them again). Real keys are heap addresses, which are never this
@@ -343,7 +346,9 @@ impl<'v> Encoder<'_, 'v> {
             }
             _ => {
                 self.depth += 1;
-                let r = if self.depth % STACK_SEGMENT == 0 {
+                let r = if self.depth >= FIRST_SEGMENT
+                    && (self.depth - FIRST_SEGMENT) % STACK_SEGMENT == 0
+                {
                     self.save_compound_on_new_stack(v)
                 } else {
                     self.save_compound(v)
