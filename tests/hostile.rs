@@ -1055,3 +1055,124 @@ fn the_authkey_never_shows() {
         assert_no_key(&format!("{e:?} {e}"));
     }
 }
+
+/// `VmRSS` of this process, in bytes.
+fn current_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// The limit the decoder-memory test decodes under.
+const DECODE_LIMIT: usize = 64 << 20;
+
+/// Node-heavy pickles (a few bytes of input per container), sized so that their
+/// decoded form is around [`DECODE_LIMIT`].
+fn node_bomb(which: &str) -> Vec<u8> {
+    const N: usize = 700_000;
+    match which {
+        "nested lists" => {
+            let mut p = vec![b']'; N];
+            p.extend(std::iter::repeat(b'a').take(N - 1));
+            p.push(b'.');
+            p
+        }
+        "nested dicts" => {
+            let mut p = Vec::new();
+            for _ in 0..N {
+                p.extend_from_slice(b"}K\x01");
+            }
+            p.push(b'}');
+            p.extend(std::iter::repeat(b's').take(N));
+            p.push(b'.');
+            p
+        }
+        "empty lists in a list" => {
+            let mut p = vec![b'('];
+            p.extend(std::iter::repeat(b']').take(N));
+            p.extend_from_slice(b"l.");
+            p
+        }
+        "empty tuples in a list" => {
+            let mut p = vec![b'('];
+            p.extend(std::iter::repeat(b')').take(N));
+            p.extend_from_slice(b"l.");
+            p
+        }
+        "pairs in a list" => {
+            let mut p = vec![b'('];
+            for _ in 0..N {
+                p.extend_from_slice(b"NN\x86");
+            }
+            p.extend_from_slice(b"l.");
+            p
+        }
+        // No container at all: 7 million Nones left on the stack (STOP then fails).
+        "Nones on the stack" => {
+            let mut p = vec![b'N'; 10 * N];
+            p.push(b'.');
+            p
+        }
+        other => panic!("{other}"),
+    }
+}
+
+const NODE_BOMBS: [&str; 6] = [
+    "Nones on the stack",
+    "nested lists",
+    "nested dicts",
+    "empty lists in a list",
+    "empty tuples in a list",
+    "pairs in a list",
+];
+
+/// `max_alloc` bounds what decoding really takes: a pickle made of many tiny containers
+/// decodes, or is refused, without the decoder's memory growing much past the limit. Each
+/// bomb is decoded in a child process (this test binary, re-run) so that the peak RSS
+/// measured is the decoder's alone.
+#[test]
+fn decoder_memory_stays_near_max_alloc() {
+    if let Ok(which) = std::env::var("MPCONN_HOSTILE_NODE_BOMB") {
+        let pickle = node_bomb(&which);
+        let base = current_rss();
+        let options = mpconn::DecodeOptions::new().max_alloc(DECODE_LIMIT);
+        let r = mpconn::pickle::loads_with(&pickle, &options).map(|_| ());
+        println!("GROWTH {} {:?}", peak_rss().saturating_sub(base), r);
+        return;
+    }
+    let mut over = Vec::new();
+    for which in NODE_BOMBS {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "decoder_memory_stays_near_max_alloc",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("MPCONN_HOSTILE_NODE_BOMB", which)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{which}: {stdout}");
+        let line = stdout
+            .lines()
+            .find_map(|l| l.split_once("GROWTH ").map(|(_, rest)| rest))
+            .unwrap_or_else(|| panic!("{which}: {stdout}"));
+        let (growth, result) = line.split_once(' ').unwrap();
+        let growth: u64 = growth.parse().unwrap();
+        eprintln!("{which}: {} MiB, {result}", growth >> 20);
+        assert!(
+            result == "Ok(())" || result.contains("AllocLimit") || result.contains("TooDeep"),
+            "{which}: {result}"
+        );
+        if growth > DECODE_LIMIT as u64 * 5 / 4 {
+            over.push(format!("{which}: {} MiB", growth >> 20));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "the decoder's peak grew past max_alloc = {} MiB (+25%): {over:?}",
+        DECODE_LIMIT >> 20
+    );
+}

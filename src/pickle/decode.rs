@@ -208,6 +208,15 @@ impl<'a> Decoder<'a> {
 
     // ---- the stack ----
 
+    /// Doubles the stack's room, charging the new slots before they are allocated.
+    #[cold]
+    fn grow_stack(&mut self) -> R<()> {
+        let more = self.stack.capacity().max(16);
+        self.charge(more * SLOT)?;
+        self.stack.reserve_exact(more);
+        Ok(())
+    }
+
     /// The lowest stack index the current opcode may pop (the last MARK).
     #[inline]
     fn fence(&self) -> usize {
@@ -238,10 +247,11 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Pops the items above the last MARK.
+    /// Pops the items above the last MARK (the node they go into is charged by
+    /// `push_node`).
     fn mark_items(&mut self) -> R<Vec<Value>> {
         let m = self.pop_mark()?;
-        self.charge(NODE_COST + (self.stack.len() - m) * SLOT)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
         Ok(self.stack.drain(m..).collect())
     }
 
@@ -302,6 +312,11 @@ impl<'a> Decoder<'a> {
                 return Err(self.err(K::UnexpectedEof));
             };
             self.pos += 1;
+            // No opcode pushes more than one value: with room for one, the stack never
+            // grows behind `max_alloc`'s back (scalars left on the stack cost memory too).
+            if self.stack.len() == self.stack.capacity() {
+                self.grow_stack()?;
+            }
             match code {
                 op::STOP => return self.stop(),
                 op::PROTO => {
@@ -475,7 +490,7 @@ impl<'a> Decoder<'a> {
                     if n % 2 != 0 {
                         return self.bad("odd number of items for DICT");
                     }
-                    self.charge(NODE_COST + n * SLOT)?;
+                    self.charge(n * SLOT)?;
                     let mut pairs = Vec::new();
                     push_pairs(&mut pairs, &mut self.stack, m);
                     self.push_node(NodeData::Dict(pairs))?;
@@ -485,7 +500,7 @@ impl<'a> Decoder<'a> {
                     if self.stack.len() < self.fence() + n {
                         return Err(self.err(K::StackUnderflow));
                     }
-                    self.charge(NODE_COST + n * SLOT)?;
+                    self.charge(n * SLOT)?;
                     let items = self.stack.split_off(self.stack.len() - n);
                     self.push_node(NodeData::Tuple(items))?;
                 }
