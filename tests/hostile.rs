@@ -402,6 +402,14 @@ fn assert_closed_by_server(s: &mut TcpStream) {
     }
 }
 
+/// Closes with a TCP reset instead of a FIN.
+fn reset(s: TcpStream) {
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(s);
+}
+
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = (payload.len() as u32).to_be_bytes().to_vec();
     out.extend_from_slice(payload);
@@ -547,6 +555,15 @@ fn bad_handshake_answers_fail_and_others_are_served() {
         assert!(matches!(e, Error::Authentication(_)), "{what}: {e:?}");
         assert_closed_by_server(&mut s);
     }
+    // A peer that resets the connection (SO_LINGER 0) after reading the challenge.
+    let (mut s, me) = raw(&server);
+    read_frame(&mut s);
+    reset(s);
+    let e = server.handshake_error(&me);
+    assert!(
+        matches!(&e, Error::Io(_) | Error::Eof | Error::Truncated { .. }),
+        "{e:?}"
+    );
     // An answer cut off mid-message.
     let (mut s, me) = raw(&server);
     read_frame(&mut s);
@@ -629,6 +646,17 @@ fn oversize_and_truncated_messages_close_only_that_connection() {
         "{e:?}"
     );
     assert_closed_by_server(&mut s);
+
+    // A reset mid-payload.
+    let (mut s, me) = authenticated(&server);
+    s.write_all(&1000u32.to_be_bytes()).unwrap();
+    s.write_all(&[0x80; 500]).unwrap();
+    reset(s);
+    let e = server.handler_error(&me);
+    assert!(
+        matches!(&e, Error::Io(_) | Error::Truncated { expected: 1000, .. }),
+        "{e:?}"
+    );
 
     // A header cut off.
     let (mut s, me) = authenticated(&server);
