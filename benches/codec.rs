@@ -51,9 +51,20 @@ fn codec(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("mpconn_loads", name), &data, |b, d| {
             b.iter(|| mpconn::pickle::loads_with(d, &deep).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("mpconn_dumps", name), &value, |b, v| {
-            b.iter(|| mpconn::dumps(v).unwrap())
-        });
+        match mpconn::dumps(&value) {
+            Ok(_) => {
+                group.bench_with_input(BenchmarkId::new("mpconn_dumps", name), &value, |b, v| {
+                    b.iter(|| mpconn::dumps(v).unwrap())
+                });
+            }
+            Err(e) => eprintln!("mpconn cannot encode {name}: {e}"),
+        }
+        if name.starts_with("deep") {
+            // serde-pickle's decoder recurses per nesting level: 100k levels overflow the
+            // stack and abort the process, so it is not run on this payload.
+            eprintln!("serde-pickle skipped on {name}: it overflows the stack");
+            continue;
+        }
         match serde_pickle::value_from_slice(&data, serde_pickle::DeOptions::new()) {
             Ok(_) => {
                 group.bench_with_input(

@@ -29,6 +29,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod listener;
+pub mod managers;
 pub mod pickle;
 pub mod pipe;
 pub mod server;

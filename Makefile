@@ -1,0 +1,80 @@
+# mpconn: the two commands are `make demo` and `make test` (see README.md).
+# Every target does its own set-up on a fresh Debian machine with Rust and python3.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV ?= .venv
+PYTHONS_DIR ?= $(or $(MPCONN_PYTHONS_DIR),/var/cache/mpconn/pythons)
+PYTEST_ARGS ?=
+export MPCONN_PYTHONS_DIR := $(PYTHONS_DIR)
+
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+IS_CI := $(filter true 1 yes,$(CI))
+
+.PHONY: help demo test lint cargo-test build venv pythons maybe-pythons pytest bench fuzz clean-venv
+
+help:
+	@echo "make demo    - a Rust peer and a Python peer exchanging messages"
+	@echo "make test    - everything: fmt/clippy, cargo tests, the CPython harness (3.11, 3.13-3.15)"
+	@echo "make pythons - provision CPython 3.13/3.14/3.15 into $(PYTHONS_DIR) (root)"
+
+## demo: builds, then runs scripts/demo.sh (or the small built-in demo until it exists).
+demo: build
+	@if [ -f scripts/demo.sh ]; then bash scripts/demo.sh; else bash scripts/mini-demo.sh; fi
+
+## test: lint, cargo tests, builds for the harness, venv, interpreters, pytest (in that order,
+## so the last lines printed are pytest's summary).
+test: lint cargo-test build venv maybe-pythons pytest
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test:
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+build:
+	$(CARGO) build --bins --examples
+
+## venv: .venv with the pinned requirements; reinstalled only when requirements.txt changes.
+venv: $(VENV)/.requirements.stamp
+
+$(VENV)/.requirements.stamp: python_interop/requirements.txt scripts/setup-venv.sh
+	PYTHON=$(PYTHON) bash scripts/setup-venv.sh $(VENV) python_interop/requirements.txt
+	touch $@
+
+## pythons: provisions 3.13/3.14/3.15 (needs root: debootstrap).
+pythons:
+	@if [ "$(IS_ROOT)" = yes ]; then \
+	  MPCONN_PYTHONS_DIR="$(PYTHONS_DIR)" bash scripts/provision-pythons.sh; \
+	elif [ -f "$(PYTHONS_DIR)/.complete" ]; then \
+	  echo "pythons: already provisioned in $(PYTHONS_DIR)"; \
+	else \
+	  echo "pythons: provisioning needs root (debootstrap). Run: sudo make pythons" >&2; \
+	  echo "         (or set MPCONN_PYTHONS_DIR to a folder provisioned elsewhere)" >&2; \
+	  exit 1; \
+	fi
+
+## maybe-pythons: `make pythons` when root or under CI; otherwise the harness skips the
+## missing interpreters (under CI a missing interpreter fails the run).
+maybe-pythons:
+	@if [ "$(IS_ROOT)" = yes ] || [ -n "$(IS_CI)" ]; then $(MAKE) --no-print-directory pythons; \
+	else echo "pythons: not root and not CI: skipping provisioning (missing interpreters are skipped)"; fi
+
+## pytest: the cross-version harness. Exit status 5 (no tests collected) is a failure too.
+pytest: venv
+	$(VENV)/bin/pytest python_interop $(PYTEST_ARGS)
+
+bench:
+	@echo "bench: not written yet (the benchmark issue adds it)"
+
+fuzz:
+	@echo "fuzz: not written yet (cargo-fuzz targets arrive with the fuzzing issue)"
+
+clean-venv:
+	rm -rf $(VENV)
