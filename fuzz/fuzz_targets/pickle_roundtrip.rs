@@ -1,7 +1,7 @@
 //! decode → encode → decode gives an equal value (for values without NaN, where Python's
 //! own equality is not reflexive), compared by repr.
 //!
-//! The reprs are compared on their first MiB: a pickle of a few kilobytes can share one
+//! The reprs are compared on their first 64 KiB: a pickle of a few kilobytes can share one
 //! container thousands of times over (a DAG through the memo), and its repr, like
 //! CPython's, is as long as the tree it unfolds into.
 #![no_main]
@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use libfuzzer_sys::fuzz_target;
 
-const REPR_LIMIT: usize = 1 << 20;
+const REPR_LIMIT: usize = 64 << 10;
 
 /// A `fmt::Write` that fails once `left` bytes are used up (the repr stops there).
 struct Limited {
