@@ -829,6 +829,28 @@ impl<'a> Decoder<'a> {
                 };
                 self.new_node(data).map(Some)
             }
+            // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
+            // loads it to the same object): back to the NEWOBJ_EX object it came from.
+            ("copyreg", "__newobj_ex__", [cls, cls_args, kwargs]) => {
+                let items = match self.arena.node_mut(cls_args) {
+                    Some(NodeData::Tuple(t)) => t.clone(),
+                    _ => return Ok(None),
+                };
+                if !matches!(self.arena.node_mut(kwargs), Some(NodeData::Dict(_))) {
+                    return Ok(None);
+                }
+                for v in &items {
+                    self.arena.mark_shared(v);
+                }
+                self.charge(items.len() * SLOT)?;
+                let data = object(
+                    Construct::NewObjEx,
+                    cls.clone(),
+                    items,
+                    Some(kwargs.clone()),
+                );
+                self.new_node(data).map(Some)
+            }
             ("builtins", "bytes", []) => Ok(Some(Value::Bytes(Arc::from(&[][..])))),
             ("builtins", "bytearray", []) => Ok(Some(Value::ByteArray(Arc::new(Vec::new())))),
             ("builtins", "bytes", [Value::Bytes(b)]) => Ok(Some(Value::Bytes(b.clone()))),
