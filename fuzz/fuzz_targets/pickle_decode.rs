@@ -27,7 +27,7 @@ impl Write for Limited {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let opts = mpconn::DecodeOptions::new().max_alloc(64 << 20);
+    let opts = mpconn::DecodeOptions::new().max_alloc(4 << 20);
     if let Ok(v) = mpconn::pickle::loads_with(data, &opts) {
         let mut w = Limited {
             out: String::new(),
