@@ -1238,3 +1238,33 @@ fn newobj_ex_repr_separates_the_class_from_keyword_arguments() {
         "fixture_types.KwOnly.__new__(fixture_types.KwOnly, **{'key': 'k'})"
     );
 }
+
+/// Found by `fuzz/pickle_roundtrip`: below protocol 4 a dotted qualified name is written
+/// as `getattr(module.Outer, 'Inner')` (by CPython and by our encoder); it must load back
+/// as the global `module.Outer.Inner`, as protocol 4's STACK_GLOBAL does. CPython writes
+/// a method of a class (`datetime.datetime.now`) the same way, at every protocol.
+#[test]
+fn fuzz_regression_dotted_globals_round_trip_below_protocol_4() {
+    let nested = Value::global("fixture_types", "Outer.Inner.Deeper");
+    for protocol in 2..=5u8 {
+        let bytes = mpconn::pickle::dumps_with(&nested, &mpconn::EncodeOptions::protocol(protocol))
+            .unwrap();
+        assert_eq!(
+            mpconn::loads(&bytes).unwrap(),
+            nested,
+            "protocol {protocol}"
+        );
+    }
+    // CPython 3.11: pickle.dumps(datetime.datetime.now, 2) and (..., 4).
+    let now = Value::global("datetime", "datetime.now");
+    for hex in [
+        "8002635f5f6275696c74696e5f5f0a676574617474720a7100636461746574696d650a6461746574696d650a710158030000006e6f7771028671035271042e",
+        "8004953a000000000000008c086275696c74696e73948c07676574617474729493948c086461746574696d65948c086461746574696d659493948c036e6f7794869452942e",
+    ] {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(mpconn::loads(&bytes).unwrap(), now, "{hex}");
+    }
+}

@@ -829,6 +829,19 @@ impl<'a> Decoder<'a> {
                 };
                 self.new_node(data).map(Some)
             }
+            // `getattr(module.Outer, 'Inner')`: how a dotted qualified name is written
+            // below protocol 4 (by CPython and our encoder), and how CPython writes a
+            // method of a class at any protocol. The same global as protocol 4's
+            // STACK_GLOBAL `module`, `Outer.Inner`.
+            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
+                let (Some(m), Some(n), Some(a)) =
+                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
+                else {
+                    return Ok(None);
+                };
+                self.charge(NODE_COST + n.len() + a.len())?;
+                Ok(Some(Value::global(m, &format!("{n}.{a}"))))
+            }
             // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
             // loads it to the same object): back to the NEWOBJ_EX object it came from.
             ("copyreg", "__newobj_ex__", [cls, cls_args, kwargs]) => {
