@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(!format!("{e:?}{e}").contains("fuzz key"));
         return;
     }
-    let options = DecodeOptions::new().max_alloc(4 << 20);
+    let options = DecodeOptions::new().max_alloc(64 << 10);
     loop {
         let r = if mode & 4 != 0 {
             conn.recv_with(&options).map(|_| ())
