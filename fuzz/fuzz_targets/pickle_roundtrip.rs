@@ -43,7 +43,7 @@ fn repr(v: &mpconn::Value) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let opts = mpconn::DecodeOptions::new().max_alloc(4 << 20);
+    let opts = mpconn::DecodeOptions::new().max_alloc(256 << 10);
     let Ok(v) = mpconn::pickle::loads_with(data, &opts) else { return };
     let text = repr(&v);
     if text.contains("nan") {
