@@ -1268,3 +1268,19 @@ fn fuzz_regression_dotted_globals_round_trip_below_protocol_4() {
         assert_eq!(mpconn::loads(&bytes).unwrap(), now, "{hex}");
     }
 }
+
+/// Found by `fuzz/pickle_roundtrip`: a protocol 0 GLOBAL whose module name is not ASCII
+/// decodes, cannot be written with protocol 2 (ASCII GLOBAL lines; CPython refuses it
+/// too) and gives a typed error there, and round trips with protocols 3-5.
+#[test]
+fn fuzz_regression_non_ascii_global_is_unencodable_below_protocol_4() {
+    let pickle = b"c\0\0\0\0\0\0\0\0\0\0\0\0\0\x02X\t\0\0\0\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9eq\0\0\0\0\0\0fixture_types\nCzolor\nq\0(K\x01tq\x01Rq\x02.";
+    let v = mpconn::loads(pickle).unwrap();
+    let e = mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(2)).unwrap_err();
+    assert!(matches!(e.kind, K::Unencodable(_)), "{e:?}");
+    for protocol in 3..=5u8 {
+        let bytes =
+            mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(protocol)).unwrap();
+        assert_eq!(mpconn::loads(&bytes).unwrap(), v, "protocol {protocol}");
+    }
+}

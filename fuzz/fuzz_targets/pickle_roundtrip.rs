@@ -8,6 +8,7 @@
 use std::fmt::Write;
 
 use libfuzzer_sys::fuzz_target;
+use mpconn::pickle::PickleErrorKind;
 
 const REPR_LIMIT: usize = 64 << 10;
 
@@ -50,8 +51,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     for protocol in [2u8, 3, 4, 5] {
-        let bytes = mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(protocol))
-            .expect("a decoded value always encodes");
+        let bytes = match mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(protocol)) {
+            Ok(b) => b,
+            // Protocols 2-3 write GLOBAL as a text line: a name with a newline (or, with
+            // protocol 2, one that is not ASCII) cannot be written, as in CPython.
+            // Protocols 4-5 write any name.
+            Err(e) if protocol < 4 && matches!(e.kind, PickleErrorKind::Unencodable(_)) => continue,
+            Err(e) => panic!("a decoded value always encodes with protocol {protocol}: {e:?}"),
+        };
         let back = mpconn::pickle::loads_with(&bytes, &opts).expect("our own pickle decodes");
         assert_eq!(repr(&back), text, "protocol {protocol}");
     }
