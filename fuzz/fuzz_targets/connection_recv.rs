@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     let (ours, mut theirs) = UnixStream::pair().expect("socketpair");
     theirs.write_all(peer_bytes).expect("write into the pair");
     // EOF after the bytes; our replies still land in `theirs`' receive buffer.
-    theirs.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    theirs
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shutdown");
     let mut conn = Connection::from_unix(ours);
     if mode & 8 != 0 {
         conn.set_max_message_size(Some(64));

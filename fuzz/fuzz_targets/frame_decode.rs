@@ -91,7 +91,10 @@ fuzz_target!(|data: &[u8]| {
     });
     assert_eq!(whole, chunked, "chunking changed the outcome");
     let bytewise = run(max, stream, || 1);
-    assert_eq!(whole, bytewise, "byte-at-a-time feeding changed the outcome");
+    assert_eq!(
+        whole, bytewise,
+        "byte-at-a-time feeding changed the outcome"
+    );
     for m in &whole.messages {
         if let Some(max) = max {
             assert!(m.len() <= max, "a message over the maximum was returned");

@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // The right answer to our own challenge always verifies.
     let answerer = ChallengeAnswerer::new(key);
-    let good = answerer.answer(deliverer.challenge()).expect("our own challenge");
+    let good = answerer
+        .answer(deliverer.challenge())
+        .expect("our own challenge");
     assert_eq!(deliverer.verify(&good).0, WELCOME);
 
     // Answerer role: the peer's bytes are the challenge.

@@ -23,7 +23,10 @@ impl Write for Limited {
         // Keep exactly the first REPR_LIMIT bytes (cutting inside a piece if needed),
         // so that two reprs with the same start compare equal.
         let take = s.len().min(self.left);
-        let cut = (0..=take).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=take)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
         self.out.push_str(&s[..cut]);
         self.left -= cut;
         if cut < s.len() {
@@ -45,13 +48,16 @@ fn repr(v: &mpconn::Value) -> String {
 
 fuzz_target!(|data: &[u8]| {
     let opts = mpconn::DecodeOptions::new().max_alloc(256 << 10);
-    let Ok(v) = mpconn::pickle::loads_with(data, &opts) else { return };
+    let Ok(v) = mpconn::pickle::loads_with(data, &opts) else {
+        return;
+    };
     let text = repr(&v);
     if text.contains("nan") {
         return;
     }
     for protocol in [2u8, 3, 4, 5] {
-        let bytes = match mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(protocol)) {
+        let bytes = match mpconn::pickle::dumps_with(&v, &mpconn::EncodeOptions::protocol(protocol))
+        {
             Ok(b) => b,
             // Protocols 2-3 write GLOBAL as a text line: a name with a newline (or, with
             // protocol 2, one that is not ASCII) cannot be written, as in CPython.
