@@ -15,12 +15,15 @@ export MPCONN_PYTHONS_DIR := $(PYTHONS_DIR)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 IS_CI := $(filter true 1 yes,$(CI))
 
-.PHONY: help demo test lint cargo-test build venv pythons maybe-pythons pytest bench fuzz clean-venv
+.PHONY: help demo test lint cargo-test build venv pythons maybe-pythons pytest bench fuzz clean-venv test-windows maybe-windows
 
 help:
 	@echo "make demo    - a Rust peer and a Python peer exchanging messages"
 	@echo "make test    - everything: fmt/clippy, cargo tests, the CPython harness (3.11, 3.13-3.15)"
 	@echo "make pythons - provision CPython 3.13/3.14/3.15 into $(PYTHONS_DIR) (root)"
+	@echo "make test-windows - named pipes etc. built for Windows, run under wine"
+	@echo "make bench   - benchmarks against CPython and raw sockets; writes BENCHMARKS.md"
+	@echo "make fuzz    - every cargo-fuzz target for a bounded time"
 
 ## demo: builds, then runs scripts/demo.sh (or the small built-in demo until it exists).
 demo: build
@@ -28,18 +31,18 @@ demo: build
 
 ## test: lint, cargo tests, builds for the harness, venv, interpreters, pytest (in that order,
 ## so the last lines printed are pytest's summary).
-test: lint cargo-test build venv maybe-pythons pytest
+test: lint cargo-test build venv maybe-pythons maybe-windows pytest
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-features --all-targets -- -D warnings
 
 cargo-test:
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test --all-features --all-targets
+	$(CARGO) test --all-features --doc
 
 build:
-	$(CARGO) build --bins --examples
+	$(CARGO) build --all-features --bins --examples
 
 ## venv: .venv with the pinned requirements; reinstalled only when requirements.txt changes.
 venv: $(VENV)/.requirements.stamp
@@ -70,8 +73,27 @@ maybe-pythons:
 pytest: venv
 	$(VENV)/bin/pytest python_interop $(PYTEST_ARGS)
 
-bench:
-	@echo "bench: not written yet (the benchmark issue adds it)"
+## test-windows: builds the tests for x86_64-pc-windows-gnu and runs them under wine
+## (named pipes, codec, handshake); installs mingw-w64 and wine64 when root.
+test-windows:
+	bash scripts/test-windows.sh
+
+## maybe-windows (part of `make test`): test-windows when wine and mingw-w64 are there or
+## can be installed; otherwise a loud skip with the reason (MPCONN_REQUIRE_WINE=1: fail).
+maybe-windows:
+	@status=0; bash scripts/test-windows.sh || status=$$?; \
+	if [ $$status -eq 77 ]; then \
+	  echo "test-windows: SKIPPED, named pipe tests not run: wine64 or mingw-w64 is missing and installing needs root (sudo bash scripts/windows-setup.sh; then make test-windows)" >&2; \
+	elif [ $$status -ne 0 ]; then \
+	  exit $$status; \
+	fi
+
+## bench: codec (criterion) and transport (bench/run.py) against CPython 3.11 and 3.14 and
+## raw sockets, in one run; writes BENCHMARKS.md. BENCH_ARGS=--quick for a short run.
+BENCH_ARGS ?=
+bench: maybe-pythons
+	$(CARGO) build --release --all-features --bins --examples
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 fuzz:
 	@echo "fuzz: not written yet (cargo-fuzz targets arrive with the fuzzing issue)"

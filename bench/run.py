@@ -23,6 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(ROOT, "target")
 PEER = os.path.join(TARGET, "release", "examples", "bench_peer")
+ASYNC_PEER = os.path.join(TARGET, "release", "examples", "async_bench_peer")
 CLI = os.path.join(TARGET, "release", "mpconn")
 PAYLOADS = os.path.join(TARGET, "bench-payloads")
 PYDIR = os.environ.get("MPCONN_PYTHONS_DIR", "/var/cache/mpconn/pythons")
@@ -96,6 +97,8 @@ def server_argv(name, addr):
         return [PEER, "serve", addr]
     if name == "raw":
         return [PEER, "raw-serve", addr]
+    if name == "async":
+        return [ASYNC_PEER, "serve", addr]
     return [PY[name], os.path.join(ROOT, "bench", "transport_py.py"), "serve", addr]
 
 
@@ -104,13 +107,15 @@ def client_argv(name, addr, mode, n, size):
         return [PEER, "client", addr, mode, str(n), str(size)]
     if name == "raw":
         return [PEER, "raw-client", addr, mode, str(n), str(size)]
+    if name == "async":
+        return [ASYNC_PEER, "client", addr, mode, str(n), str(size)]
     return [PY[name], os.path.join(ROOT, "bench", "transport_py.py"), "client", addr, mode, str(n), str(size)]
 
 
 def transport():
-    pairs = [("raw", "raw"), ("rust", "rust")]
+    pairs = [("raw", "raw"), ("rust", "rust"), ("async", "async")]
     for v in PY:
-        pairs += [(v, v), (v, "rust"), ("rust", v)]
+        pairs += [(v, v), (v, "rust"), ("rust", v), (v, "async")]
     workloads = [
         ("rtt 64 B (µs)", "rtt", 2000 if QUICK else 20000, 64),
         ("1 MiB stream (MB/s)", "stream", 100 if QUICK else 500, 1 << 20),
@@ -125,7 +130,7 @@ def transport():
                 try:
                     row = {"transport": kind, "client": client, "server": server}
                     for label, mode, n, size in workloads:
-                        if client not in ("rust", "raw") and mode == "rtt":
+                        if client not in ("rust", "raw", "async") and mode == "rtt":
                             n = max(n // 4, 500)
                         secs = median_of(client_argv(client, addr, mode, n, size))
                         row[label] = secs * 1e6 if mode == "rtt" else n * size / secs / 1e6
@@ -210,7 +215,7 @@ def write_report(rows, dicts, py, rust, rss):
     lines.append("| transport | client | server | " + " | ".join(keys) + " |")
     lines.append("|---|---|---|" + "---|" * len(keys))
     for r in rows:
-        name = lambda x: {"rust": "mpconn", "raw": "raw socket"}.get(x, "CPython " + x)
+        name = lambda x: {"rust": "mpconn", "raw": "raw socket", "async": "mpconn async (tokio)"}.get(x, "CPython " + x)
         lines.append("| %s | %s | %s | %s |" % (r["transport"], name(r["client"]), name(r["server"]),
                                                " | ".join(fmt(r[k], 2 if "rtt" in k else 0) for k in keys)))
     lines.append("")

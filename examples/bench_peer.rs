@@ -13,6 +13,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+#[cfg(unix)]
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Instant;
 
@@ -152,14 +153,17 @@ fn client_stream(conn: &mut Connection, n: usize, size: usize) -> Res<f64> {
 /// A bare TCP or Unix stream: the physical limit the framed protocol is compared with.
 enum RawStream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
 }
 
 impl RawStream {
     fn connect(address: &str) -> Res<RawStream> {
+        #[cfg(unix)]
         if address.contains('/') {
-            Ok(RawStream::Unix(UnixStream::connect(address)?))
-        } else {
+            return Ok(RawStream::Unix(UnixStream::connect(address)?));
+        }
+        {
             let s = TcpStream::connect(address)?;
             s.set_nodelay(true)?;
             Ok(RawStream::Tcp(s))
@@ -168,6 +172,7 @@ impl RawStream {
     fn io(&mut self) -> &mut dyn ReadWrite {
         match self {
             RawStream::Tcp(s) => s,
+            #[cfg(unix)]
             RawStream::Unix(s) => s,
         }
     }
@@ -196,6 +201,7 @@ fn raw_serve(address: &str) -> Res<()> {
         }
         Ok(())
     };
+    #[cfg(unix)]
     if address.contains('/') {
         let _ = std::fs::remove_file(address);
         let l = UnixListener::bind(address)?;
@@ -205,7 +211,9 @@ fn raw_serve(address: &str) -> Res<()> {
             let s = s?;
             std::thread::spawn(move || handle(Box::new(s)).map_err(|e| e.to_string()));
         }
-    } else {
+        return Ok(());
+    }
+    {
         let l = TcpListener::bind(address)?;
         println!("READY {}", l.local_addr()?);
         std::io::stdout().flush()?;

@@ -6,6 +6,7 @@
 //! | `('::1', 6000)` | `Inet { host: "::1", port: 6000 }` | `[::1]:6000` |
 //! | `'/tmp/sock'` | `Unix("/tmp/sock")` | `/tmp/sock` |
 //! | `'\0name'` | `Abstract(b"name")` | `@name` |
+//! | `r'\\.\pipe\name'` | `Pipe(r"\\.\pipe\name")` | `\\.\pipe\name` |
 //!
 //! ```
 //! use mpconn::Address;
@@ -39,6 +40,10 @@ pub enum Address {
     Unix(PathBuf),
     /// A Linux abstract AF_UNIX name (without the leading NUL).
     Abstract(Vec<u8>),
+    /// A Windows named pipe (AF_PIPE), `\\.\pipe\NAME` (or `\\server\pipe\NAME` for a
+    /// client). Any text starting with two backslashes, as in CPython. Binding or
+    /// connecting one off Windows gives [`Error::Address`].
+    Pipe(String),
 }
 
 /// The address families, for [`crate::Listener::bind_any`] (Python's `family=`).
@@ -51,6 +56,8 @@ pub enum Family {
     Unix,
     /// `AF_UNIX` in the Linux abstract namespace, with a random name.
     Abstract,
+    /// `AF_PIPE` (Windows named pipes), `\\.\pipe\mpconn-<random>`.
+    Pipe,
 }
 
 impl Address {
@@ -60,6 +67,7 @@ impl Address {
             Address::Inet { .. } => Family::Inet,
             Address::Unix(_) => Family::Unix,
             Address::Abstract(_) => Family::Abstract,
+            Address::Pipe(_) => Family::Pipe,
         }
     }
 
@@ -88,6 +96,7 @@ impl Address {
     }
 
     /// The socket2 address of a Unix or abstract address.
+    #[cfg(unix)]
     pub(crate) fn unix_sockaddr(&self) -> Result<socket2::SockAddr> {
         let sockaddr = match self {
             Address::Unix(path) => socket2::SockAddr::unix(path),
@@ -97,12 +106,13 @@ impl Address {
                 bytes.extend_from_slice(name);
                 socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
             }
-            Address::Inet { .. } => return Err(self.error("not a unix address")),
+            Address::Inet { .. } | Address::Pipe(_) => return Err(self.error("not a unix address")),
         };
         sockaddr.map_err(|e| self.error(&e.to_string()))
     }
 
     /// The address of a socket2 address, `None` for an unnamed AF_UNIX socket.
+    #[cfg(unix)]
     pub(crate) fn from_sockaddr(addr: &socket2::SockAddr) -> Option<Address> {
         if let Some(inet) = addr.as_socket() {
             return Some(Address::from(inet));
@@ -132,6 +142,9 @@ impl std::str::FromStr for Address {
             address: s.to_string(),
             reason: reason.to_string(),
         };
+        if s.starts_with(r"\\") {
+            return Ok(Address::Pipe(s.to_string()));
+        }
         if let Some(name) = s.strip_prefix('@') {
             return unescape(name)
                 .map(Address::Abstract)
@@ -178,6 +191,7 @@ impl fmt::Display for Address {
             }
             Address::Unix(path) => write!(f, "{}", path.display()),
             Address::Abstract(name) => write!(f, "@{}", name.escape_ascii()),
+            Address::Pipe(name) => f.write_str(name),
         }
     }
 }
@@ -225,14 +239,33 @@ mod tests {
             "./rel/sock",
             "@name",
             "@\\x00\\xffa\\n",
+            r"\\.\pipe\mpconn",
+            r"\\server\pipe\a/b:1",
         ] {
             let a: Address = text.parse().unwrap();
             assert_eq!(a.to_string(), text);
         }
         assert_eq!(Address::Unix("sock".into()).to_string(), "./sock");
         assert_eq!(
+            r"\\.\pipe\x".parse::<Address>().unwrap(),
+            Address::Pipe(r"\\.\pipe\x".into())
+        );
+        assert_eq!(
             "@\\x00a".parse::<Address>().unwrap(),
             Address::Abstract(vec![0, b'a'])
+        );
+    }
+
+    #[cfg(not(windows))]
+    #[test]
+    fn pipe_addresses_need_windows() {
+        let a: Address = r"\\.\pipe\x".parse().unwrap();
+        let bound = crate::Listener::bind(&a, None);
+        assert!(matches!(bound, Err(Error::Address { .. })), "{bound:?}");
+        let connected = crate::Client::connect(&a, None);
+        assert!(
+            matches!(connected, Err(Error::Address { .. })),
+            "{connected:?}"
         );
     }
 

@@ -1,9 +1,11 @@
 //! [`Client`]: Python's `multiprocessing.connection.Client`.
 use std::fmt;
 use std::net::TcpStream;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+#[cfg(unix)]
 use socket2::{Domain, Socket, Type};
 
 use crate::stream::Stream;
@@ -117,6 +119,19 @@ impl Client {
                 s.set_nodelay(true)?;
                 Stream::Tcp(s)
             }
+            #[cfg(not(unix))]
+            Address::Unix(_) | Address::Abstract(_) => {
+                return Err(address.error("AF_UNIX addresses need a Unix system"))
+            }
+            #[cfg(windows)]
+            Address::Pipe(name) => {
+                Stream::Pipe(crate::windows_pipe::connect(name, options.timeout)?)
+            }
+            #[cfg(not(windows))]
+            Address::Pipe(_) => {
+                return Err(address.error("named pipes (AF_PIPE) exist only on Windows"))
+            }
+            #[cfg(unix)]
             Address::Unix(_) | Address::Abstract(_) => {
                 let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
                 socket.connect(&address.unix_sockaddr()?)?;

@@ -5,6 +5,7 @@
 //! `recv` system call, and a write buffer so that a small message leaves in one `send`.
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::pickle::{DecodeOptions, EncodeOptions};
-use crate::stream::{poll_fds, Stream};
+#[cfg(unix)]
+use crate::stream::poll_fds;
+use crate::stream::Stream;
 use crate::wire::frame::{
     self, check_length, encode_header, next_reserve, parse_header, HeaderStatus, LONG_HEADER_LEN,
 };
-use crate::wire::handshake::{
-    ChallengeAnswerer, ChallengeDeliverer, Digest, MAX_HANDSHAKE_MESSAGE,
-};
+use crate::wire::handshake::{Digest, Handshake, Step, MAX_HANDSHAKE_MESSAGE};
 use crate::{Address, Error, Result, Value};
+
+#[cfg(windows)]
+mod pipe;
 
 /// The default maximum message size (1 GiB) a connection accepts; see
 /// [`Connection::set_max_message_size`].
@@ -57,10 +61,11 @@ pub struct Connection {
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("kind", &self.stream.kind())
-            .field("fd", &self.stream.as_raw_fd())
-            .field("buffered", &(self.rend - self.rstart))
+        let mut d = f.debug_struct("Connection");
+        d.field("kind", &self.stream.kind());
+        #[cfg(unix)]
+        d.field("fd", &self.stream.as_raw_fd());
+        d.field("buffered", &(self.rend - self.rstart))
             .field("max_message_size", &self.max_message_size)
             .field("broken", &self.broken)
             .field("readable", &self.readable)
@@ -94,6 +99,7 @@ impl Connection {
 
     /// Wraps an inherited descriptor: a TCP or AF_UNIX socket, or an OS pipe end (Python's
     /// `Connection(fd)`). No handshake is run; see [`Connection::answer_challenge`].
+    #[cfg(unix)]
     pub fn from_owned_fd(fd: OwnedFd) -> Result<Connection> {
         Ok(Connection::new(Stream::from_owned_fd(fd)?))
     }
@@ -105,12 +111,14 @@ impl Connection {
     }
 
     /// Wraps a connected AF_UNIX stream.
+    #[cfg(unix)]
     pub fn from_unix(stream: std::os::unix::net::UnixStream) -> Connection {
         Connection::new(Stream::Unix(stream))
     }
 
     /// Gives up the descriptor without closing it (Python's `detach`). Bytes already read
     /// into the connection's buffer and not yet returned are lost.
+    #[cfg(unix)]
     pub fn into_owned_fd(self) -> OwnedFd {
         self.stream.into_owned_fd()
     }
@@ -179,6 +187,10 @@ impl Connection {
     /// with the header in one vectored write, without copying them.
     pub fn send_bytes(&mut self, buf: &[u8]) -> Result<()> {
         self.check_writable()?;
+        #[cfg(windows)]
+        if self.is_message_pipe() {
+            return self.pipe_send(buf);
+        }
         let header = encode_header(buf.len() as u64);
         let result = if buf.len() <= frame::SMALL_MESSAGE {
             let mut out = std::mem::take(&mut self.wbuf);
@@ -219,6 +231,12 @@ impl Connection {
         if let Err(e) = crate::pickle::dumps_into(value, options, &mut out) {
             self.wbuf = out;
             return Err(e.into());
+        }
+        #[cfg(windows)]
+        if self.is_message_pipe() {
+            let result = self.pipe_send(&out[LONG_HEADER_LEN..]);
+            self.wbuf = out;
+            return result;
         }
         let length = (out.len() - LONG_HEADER_LEN) as u64;
         let header = encode_header(length);
@@ -359,6 +377,10 @@ impl Connection {
     /// Receives one message, refusing one longer than the connection's maximum message size.
     pub fn recv_bytes(&mut self) -> Result<Vec<u8>> {
         let max = self.max_message_size;
+        #[cfg(windows)]
+        if self.is_message_pipe() {
+            return self.pipe_recv(max);
+        }
         let (length, header_len) = self.read_header(max)?;
         self.read_payload(length, header_len)
     }
@@ -368,6 +390,10 @@ impl Connection {
     /// smaller of the two is in force.
     pub fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
         let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
+        #[cfg(windows)]
+        if self.is_message_pipe() {
+            return self.pipe_recv(max);
+        }
         let (length, header_len) = self.read_header(max)?;
         self.read_payload(length, header_len)
     }
@@ -383,6 +409,10 @@ impl Connection {
             )));
         }
         let max = self.max_message_size;
+        #[cfg(windows)]
+        if self.is_message_pipe() {
+            return self.pipe_recv_into(max, &mut buf[offset..]);
+        }
         let (length, header_len) = self.read_header(max)?;
         let room = (buf.len() - offset) as u64;
         if length > room {
@@ -441,11 +471,15 @@ impl Connection {
         if self.has_buffered_data() {
             return Ok(true);
         }
+        #[cfg(windows)]
+        return self.pipe_poll(timeout);
+        #[cfg(unix)]
         let mut fds = [libc::pollfd {
             fd: self.stream.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
+        #[cfg(unix)]
         Ok(poll_fds(&mut fds, timeout)? > 0)
     }
 
@@ -500,36 +534,43 @@ impl Connection {
     /// `deliver_challenge(conn, authkey, digest_name)`): what a listener does first. A
     /// wrong answer sends `#FAILURE#` and gives [`Error::Authentication`].
     pub fn deliver_challenge(&mut self, authkey: &[u8], digest: Digest) -> Result<()> {
-        let deliverer = ChallengeDeliverer::new(authkey, digest);
-        self.send_bytes(deliverer.challenge())?;
-        let response = self.recv_handshake()?;
-        let (reply, outcome) = deliverer.verify(&response);
-        match outcome {
-            Ok(_) => self.send_bytes(reply),
-            Err(e) => {
-                let _ = self.send_bytes(reply);
-                self.stream.shutdown();
-                self.break_with("authentication failed");
-                Err(e)
-            }
-        }
+        self.run_handshake(Handshake::deliver(authkey, digest))
     }
 
     /// Answers a digest challenge (Python's `answer_challenge(conn, authkey)`): what a
     /// client does first. Rejection gives [`Error::Authentication`].
     pub fn answer_challenge(&mut self, authkey: &[u8]) -> Result<()> {
-        let answerer = ChallengeAnswerer::new(authkey);
-        let challenge = self.recv_handshake()?;
-        let outcome = answerer.answer(&challenge).and_then(|answer| {
-            self.send_bytes(&answer)?;
-            let reply = self.recv_handshake()?;
-            answerer.finish(&reply)
-        });
-        if let Err(Error::Authentication(_)) = &outcome {
-            self.stream.shutdown();
-            self.break_with("authentication failed");
+        self.run_handshake(Handshake::answer(authkey))
+    }
+
+    /// Moves the bytes of a [`Handshake`] until it is done. An authentication failure
+    /// closes the connection.
+    pub(crate) fn run_handshake(&mut self, mut handshake: Handshake) -> Result<()> {
+        let mut received: Option<Vec<u8>> = None;
+        loop {
+            let step = handshake.step(received.take().as_deref());
+            match step {
+                Ok(Step::Send(message)) => self.send_bytes(&message)?,
+                Ok(Step::Receive) => received = Some(self.recv_handshake()?),
+                Ok(Step::Done) => return Ok(()),
+                Ok(Step::Reject { reply, error }) => {
+                    let _ = self.send_bytes(reply);
+                    self.fail_authentication();
+                    return Err(error);
+                }
+                Err(e) => {
+                    if let Error::Authentication(_) = e {
+                        self.fail_authentication();
+                    }
+                    return Err(e);
+                }
+            }
         }
-        outcome
+    }
+
+    fn fail_authentication(&mut self) {
+        self.stream.shutdown();
+        self.break_with("authentication failed");
     }
 
     fn recv_handshake(&mut self) -> Result<Vec<u8>> {
@@ -591,24 +632,28 @@ fn write_all_vectored(stream: &mut Stream, mut header: &[u8], mut payload: &[u8]
     write_all(stream, payload)
 }
 
+#[cfg(unix)]
 impl AsFd for Connection {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.stream.as_fd()
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for Connection {
     fn as_raw_fd(&self) -> RawFd {
         self.stream.as_raw_fd()
     }
 }
 
+#[cfg(unix)]
 impl IntoRawFd for Connection {
     fn into_raw_fd(self) -> RawFd {
         self.into_owned_fd().into_raw_fd()
     }
 }
 
+#[cfg(unix)]
 impl From<Connection> for OwnedFd {
     fn from(c: Connection) -> OwnedFd {
         c.into_owned_fd()

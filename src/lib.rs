@@ -12,6 +12,7 @@
 //! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
 //! | addresses | [`address`] | resolves names only |
 //! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
@@ -32,10 +33,16 @@ pub mod listener;
 pub mod managers;
 pub mod pickle;
 pub mod pipe;
+#[cfg(unix)]
 pub mod server;
 mod stream;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod value;
+#[cfg(unix)]
 pub mod wait;
+#[cfg(windows)]
+mod windows_pipe;
 pub mod wire;
 
 pub use address::{Address, Family};
@@ -46,5 +53,11 @@ pub use listener::{Listener, ListenerOptions, PendingConnection};
 pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
 pub use pipe::pipe;
 pub use value::{from_value, to_value, Value};
+#[cfg(unix)]
 pub use wait::{wait, Waitable};
 pub use wire::handshake::Digest;
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,7 +1,9 @@
 //! [`Listener`]: Python's `multiprocessing.connection.Listener`.
 use std::fmt;
 use std::net::TcpListener;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -100,7 +102,10 @@ impl ListenerOptions {
 #[derive(Debug)]
 enum ListenSocket {
     Tcp(TcpListener),
+    #[cfg(unix)]
     Unix(UnixListener),
+    #[cfg(windows)]
+    Pipe(crate::windows_pipe::PipeListener),
 }
 
 /// Python's `Listener`: binds, accepts, authenticates.
@@ -197,6 +202,20 @@ impl Listener {
                     }
                 }
             }
+            #[cfg(not(unix))]
+            Address::Unix(_) | Address::Abstract(_) => {
+                return Err(address.error("AF_UNIX addresses need a Unix system"))
+            }
+            #[cfg(windows)]
+            Address::Pipe(name) => (
+                ListenSocket::Pipe(crate::windows_pipe::PipeListener::bind(name)?),
+                None,
+            ),
+            #[cfg(not(windows))]
+            Address::Pipe(_) => {
+                return Err(address.error("named pipes (AF_PIPE) exist only on Windows"))
+            }
+            #[cfg(unix)]
             Address::Unix(_) | Address::Abstract(_) => {
                 let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
                 socket.bind(&address.unix_sockaddr()?)?;
@@ -213,7 +232,10 @@ impl Listener {
         };
         let bound_address = match &socket {
             ListenSocket::Tcp(l) => Address::from(l.local_addr()?),
+            #[cfg(unix)]
             ListenSocket::Unix(_) => address.clone(),
+            #[cfg(windows)]
+            ListenSocket::Pipe(_) => address.clone(),
         };
         let key = options.authkey.as_deref().map(AuthKey::new);
         Ok(Listener {
@@ -229,7 +251,8 @@ impl Listener {
 
     /// Binds an arbitrary free address of `family` (Python's `Listener(family=...)` with no
     /// address): `127.0.0.1` on a free port, a socket file in a fresh private (0700)
-    /// temporary directory, or a random abstract name.
+    /// temporary directory, a random abstract name, or a random named pipe
+    /// `\\.\pipe\mpconn-<pid>-<random>` (Windows).
     pub fn bind_any(family: Family, options: ListenerOptions) -> Result<Listener> {
         let tag = random_tag();
         match family {
@@ -244,6 +267,16 @@ impl Listener {
                 &Address::Abstract(format!("mpconn-{tag}").into_bytes()),
                 options,
             ),
+            Family::Pipe => Listener::bind_with(
+                &Address::Pipe(format!(r"\\.\pipe\mpconn-{}-{tag}", std::process::id())),
+                options,
+            ),
+            #[cfg(not(unix))]
+            Family::Unix => Err(Error::Address {
+                address: "(a private temporary directory)".into(),
+                reason: "AF_UNIX addresses need a Unix system".into(),
+            }),
+            #[cfg(unix)]
             Family::Unix => {
                 use std::os::unix::fs::DirBuilderExt;
                 let dir = std::env::temp_dir().join(format!("mpconn-{tag}"));
@@ -273,7 +306,10 @@ impl Listener {
                     let _ = s.set_nodelay(true);
                     Stream::Tcp(s)
                 }),
+                #[cfg(unix)]
                 ListenSocket::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+                #[cfg(windows)]
+                ListenSocket::Pipe(l) => l.accept().map(Stream::Pipe),
             };
             match r {
                 Ok(s) => break s,
@@ -351,6 +387,7 @@ impl Drop for Listener {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for Listener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match &self.socket {
@@ -360,6 +397,7 @@ impl AsFd for Listener {
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for Listener {
     fn as_raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()

@@ -1,7 +1,10 @@
 //! [`pipe`]: Python's `multiprocessing.Pipe(duplex)`.
+#[cfg(unix)]
 use std::os::fd::{FromRawFd, OwnedFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 
+#[cfg(unix)]
 use crate::stream::Stream;
 use crate::{Connection, Result};
 
@@ -20,7 +23,22 @@ use crate::{Connection, Result};
 /// assert_eq!(reader.recv_bytes().unwrap(), b"one way");
 /// assert!(reader.send_bytes(b"no").is_err());
 /// ```
+///
+/// On Windows both ends are a connected pair of named pipe handles with a random name,
+/// as in CPython (a one-way pair restricts each end's direction).
 pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
+    #[cfg(windows)]
+    {
+        crate::windows_pipe::pair(duplex)
+    }
+    #[cfg(unix)]
+    {
+        unix_pair(duplex)
+    }
+}
+
+#[cfg(unix)]
+fn unix_pair(duplex: bool) -> Result<(Connection, Connection)> {
     if duplex {
         let (a, b) = UnixStream::pair()?;
         return Ok((Connection::from_unix(a), Connection::from_unix(b)));

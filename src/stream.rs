@@ -1,10 +1,13 @@
 //! The byte streams under a connection: TCP, AF_UNIX (path or abstract) and any other
-//! inherited descriptor (an OS pipe end).
+//! inherited descriptor (an OS pipe end); on Windows, TCP and named pipes.
 
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -14,13 +17,20 @@ use crate::Address;
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     /// A descriptor that is not a socket (a pipe end): no timeouts, no shutdown.
+    #[cfg(unix)]
     Fd(File),
+    /// A Windows named pipe in message mode: [`crate::Connection`] sends and receives
+    /// whole messages through it (no length header), never through `Read`/`Write`.
+    #[cfg(windows)]
+    Pipe(crate::windows_pipe::PipeStream),
 }
 
 impl Stream {
     /// Wraps an inherited descriptor, choosing the kind from the socket's family.
+    #[cfg(unix)]
     pub(crate) fn from_owned_fd(fd: OwnedFd) -> io::Result<Stream> {
         let socket = socket2::SockRef::from(&fd);
         match socket.local_addr() {
@@ -42,6 +52,7 @@ impl Stream {
         }
     }
 
+    #[cfg(unix)]
     pub(crate) fn into_owned_fd(self) -> OwnedFd {
         match self {
             Stream::Tcp(s) => s.into(),
@@ -53,51 +64,76 @@ impl Stream {
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
             Stream::Unix(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
             Stream::Fd(_) => unsupported_timeout(t),
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.set_read_timeout(t),
         }
     }
 
     pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.set_write_timeout(t),
+            #[cfg(unix)]
             Stream::Unix(s) => s.set_write_timeout(t),
+            #[cfg(unix)]
             Stream::Fd(_) => unsupported_timeout(t),
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.set_write_timeout(t),
         }
     }
 
     pub(crate) fn read_timeout(&self) -> io::Result<Option<Duration>> {
         match self {
             Stream::Tcp(s) => s.read_timeout(),
+            #[cfg(unix)]
             Stream::Unix(s) => s.read_timeout(),
+            #[cfg(unix)]
             Stream::Fd(_) => Ok(None),
+            #[cfg(windows)]
+            Stream::Pipe(p) => Ok(p.read_timeout()),
         }
     }
 
     pub(crate) fn write_timeout(&self) -> io::Result<Option<Duration>> {
         match self {
             Stream::Tcp(s) => s.write_timeout(),
+            #[cfg(unix)]
             Stream::Unix(s) => s.write_timeout(),
+            #[cfg(unix)]
             Stream::Fd(_) => Ok(None),
+            #[cfg(windows)]
+            Stream::Pipe(p) => Ok(p.write_timeout()),
         }
     }
 
     pub(crate) fn try_clone(&self) -> io::Result<Stream> {
         Ok(match self {
             Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
+            #[cfg(unix)]
             Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+            #[cfg(unix)]
             Stream::Fd(f) => Stream::Fd(f.try_clone()?),
+            #[cfg(windows)]
+            Stream::Pipe(p) => Stream::Pipe(p.try_clone()?),
         })
     }
 
     pub(crate) fn shutdown(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
             Stream::Fd(_) => Ok(()),
+            #[cfg(windows)]
+            Stream::Pipe(_) => Ok(()),
         };
     }
 
+    #[cfg(unix)]
     pub(crate) fn peer(&self) -> Option<Address> {
         socket2::SockRef::from(self)
             .peer_addr()
@@ -105,11 +141,29 @@ impl Stream {
             .and_then(|a| Address::from_sockaddr(&a))
     }
 
+    #[cfg(unix)]
     pub(crate) fn local(&self) -> Option<Address> {
         socket2::SockRef::from(self)
             .local_addr()
             .ok()
             .and_then(|a| Address::from_sockaddr(&a))
+    }
+
+    #[cfg(windows)]
+    pub(crate) fn peer(&self) -> Option<Address> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(Address::from),
+            // CPython's PipeListener reports no peer (last_accepted is None).
+            Stream::Pipe(_) => None,
+        }
+    }
+
+    #[cfg(windows)]
+    pub(crate) fn local(&self) -> Option<Address> {
+        match self {
+            Stream::Tcp(s) => s.local_addr().ok().map(Address::from),
+            Stream::Pipe(p) => p.address(),
+        }
     }
 
     /// Reads at most `max` bytes into the spare capacity of `out` (which the caller
@@ -120,7 +174,11 @@ impl Stream {
         let want = spare.len().min(max);
         let n = match self {
             Stream::Tcp(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            #[cfg(unix)]
             Stream::Unix(s) => socket2::SockRef::from(&*s).recv(&mut spare[..want])?,
+            #[cfg(windows)]
+            Stream::Pipe(_) => return Err(message_pipe()),
+            #[cfg(unix)]
             Stream::Fd(f) => {
                 out.resize(start + want, 0);
                 let r = f.read(&mut out[start..]);
@@ -137,12 +195,25 @@ impl Stream {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Stream::Tcp(_) => "tcp",
+            #[cfg(unix)]
             Stream::Unix(_) => "unix",
+            #[cfg(unix)]
             Stream::Fd(_) => "fd",
+            #[cfg(windows)]
+            Stream::Pipe(_) => "pipe",
         }
     }
 }
 
+#[cfg(windows)]
+fn message_pipe() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a message-mode named pipe is read and written by whole messages",
+    )
+}
+
+#[cfg(unix)]
 fn unsupported_timeout(t: Option<Duration>) -> io::Result<()> {
     match t {
         None => Ok(()),
@@ -157,8 +228,12 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
+            #[cfg(unix)]
             Stream::Fd(f) => f.read(buf),
+            #[cfg(windows)]
+            Stream::Pipe(_) => Err(message_pipe()),
         }
     }
 }
@@ -167,15 +242,23 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
+            #[cfg(unix)]
             Stream::Fd(f) => f.write(buf),
+            #[cfg(windows)]
+            Stream::Pipe(_) => Err(message_pipe()),
         }
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
+            #[cfg(unix)]
             Stream::Unix(s) => s.write_vectored(bufs),
+            #[cfg(unix)]
             Stream::Fd(f) => f.write_vectored(bufs),
+            #[cfg(windows)]
+            Stream::Pipe(_) => Err(message_pipe()),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -183,6 +266,7 @@ impl Write for Stream {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for Stream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
@@ -193,6 +277,7 @@ impl AsFd for Stream {
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for Stream {
     fn as_raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()
@@ -201,6 +286,7 @@ impl AsRawFd for Stream {
 
 /// `poll(2)` over `fds`, retrying on EINTR with the remaining time; returns how many
 /// entries have events. `None` blocks, zero polls.
+#[cfg(unix)]
 pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {

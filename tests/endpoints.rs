@@ -1,5 +1,6 @@
 //! Rust ⇄ Rust over TCP, AF_UNIX paths and abstract names: keys right, empty and wrong;
 //! BufferTooShort; MessageTooLong; poll; listener addresses and clean-up.
+#![cfg(unix)]
 use std::io::{Read, Write};
 use std::thread;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Frames: exact bytes recorded from CPython, sizes around the one-write limit, the
 //! 64-bit header, truncation, EOF and the bounded allocation of a receiver.
+#![cfg(unix)]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,5 +1,6 @@
 //! One message over 2 GiB each way with a CPython child (the 64-bit header on the wire).
 //! Slow and memory-hungry (about 8 GB at peak): run with `cargo test --test large -- --ignored`.
+#![cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;

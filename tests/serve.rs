@@ -1,5 +1,6 @@
 //! The serve helper: silent and wrong-key peers never block a legitimate client, every
 //! failure is reported, and stop makes serve return.
+#![cfg(unix)]
 use std::io::Write;
 use std::sync::mpsc;
 use std::sync::Mutex;

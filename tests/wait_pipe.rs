@@ -1,4 +1,5 @@
 //! wait, pipe and fd passing: Rust ends, CPython children on inherited descriptors.
+#![cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};

@@ -313,8 +313,21 @@ fn wake(address: &Address) {
             };
             let _ = std::net::TcpStream::connect((host, *port));
         }
+        #[cfg(unix)]
         Address::Unix(path) => {
             let _ = std::os::unix::net::UnixStream::connect(path);
+        }
+        #[cfg(not(unix))]
+        Address::Unix(_) => {}
+        // Opening a named pipe as a file connects to it.
+        Address::Pipe(name) => {
+            #[cfg(windows)]
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(name);
+            #[cfg(not(windows))]
+            let _ = name;
         }
         Address::Abstract(name) => {
             #[cfg(target_os = "linux")]

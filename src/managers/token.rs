@@ -100,6 +100,7 @@ pub fn address_to_value(address: &Address) -> Value {
     match address {
         Address::Inet { host, port } => tuple(vec![s(host), Value::Int(i64::from(*port))]),
         Address::Unix(path) => s(&path.to_string_lossy()),
+        Address::Pipe(name) => s(name),
         Address::Abstract(name) => {
             let mut raw = vec![0u8];
             raw.extend_from_slice(name);
@@ -131,6 +132,8 @@ pub fn address_from_value(value: &Value) -> Option<Address> {
             let bytes = text.as_bytes();
             match bytes.split_first() {
                 Some((0, name)) => Some(Address::Abstract(name.to_vec())),
+                // CPython's address_type: a str starting with two backslashes is AF_PIPE.
+                Some(_) if bytes.starts_with(br"\\") => Some(Address::Pipe(text.to_string_lossy())),
                 Some(_) => Some(Address::Unix(PathBuf::from(text.to_string_lossy()))),
                 None => None,
             }
@@ -267,6 +270,9 @@ mod tests {
         let unix = Address::Unix(PathBuf::from("/tmp/x.sock"));
         assert_eq!(as_str(&address_to_value(&unix)), Some("/tmp/x.sock"));
         assert_eq!(address_from_value(&address_to_value(&unix)), Some(unix));
+        let pipe = Address::Pipe(r"\\.\pipe\m".into());
+        assert_eq!(as_str(&address_to_value(&pipe)), Some(r"\\.\pipe\m"));
+        assert_eq!(address_from_value(&address_to_value(&pipe)), Some(pipe));
         let abs = Address::Abstract(b"name".to_vec());
         assert_eq!(as_str(&address_to_value(&abs)), Some("\0name"));
         assert_eq!(address_from_value(&address_to_value(&abs)), Some(abs));

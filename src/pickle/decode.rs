@@ -1,7 +1,14 @@
 //! The pickle decoder: every opcode of protocols 0–5 into a [`Value`], with no import and
 //! no execution of anything.
 //!
-//! The opcode loop ([`Decoder`]) runs over the input once. Scalars become `Value`s at
+//! Two decoders share this module. The fast path (`fast.rs`) builds `Value`s directly and
+//! handles what CPython writes for ordinary, acyclic data; when it meets anything else
+//! (a cycle, a container changed after it was shared, protocol 0 text opcodes, INST / OBJ,
+//! an error or a limit) it gives up and the graph decoder below decodes the whole input
+//! again, so results and errors are always the graph decoder's (`fast_tests.rs` checks
+//! that the two agree, on every fixture and on random and mutated inputs).
+//!
+//! The graph decoder's opcode loop ([`Decoder`]) runs over the input once. Scalars become `Value`s at
 //! once; containers become nodes of a [`graph::Arena`] so that they can still change
 //! after being memoized or shared; the graph becomes a `Value` tree at `STOP` (see
 //! `graph.rs` for sharing and cycles). Nothing here recurses, and nothing is allocated
@@ -20,6 +27,9 @@
 //! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them.
 
 mod compat;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod graph;
 mod text;
 
@@ -36,6 +46,16 @@ use graph::{Arena, ConvertError, NodeData, NODE_COST};
 const SLOT: usize = std::mem::size_of::<Value>();
 
 pub(crate) fn decode(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
+    // The fast path handles what CPython writes for ordinary data; anything else (and
+    // every error) is decided by the graph decoder, run again from the start.
+    match fast::decode(data, options) {
+        Some(v) => Ok(v),
+        None => decode_graph(data, options),
+    }
+}
+
+/// The graph decoder alone (see the module doc).
+pub(crate) fn decode_graph(data: &[u8], options: &DecodeOptions) -> Result<Value, PickleError> {
     let mut d = Decoder {
         data,
         pos: 0,

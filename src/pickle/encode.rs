@@ -31,7 +31,7 @@
 //!   containers are memo hits by then), and the outer copy is then dropped with
 //!   `POP`/`POP_MARK` and replaced by a memo `GET`.
 //!
-//! Nesting is limited to 50 000 levels (an error beyond); every 1 000 levels the encoder
+//! Nesting is limited to 200 000 levels (an error beyond); every 1 000 levels the encoder
 //! continues on a fresh scoped thread stack, so deep values never overflow the caller's
 //! stack. Speed: one output `Vec`, fixed-size writes inlined, a pointer-keyed memo with an
 //! identity hasher, and no memo table entry at all for a list or dict that nothing else
@@ -64,7 +64,7 @@ const FRAME_MIN: usize = 4;
 const FRAME_HEADER: usize = 9;
 /// Deepest nesting we encode (3.11's pickler stops near 1 000, 3.13's near 10 000,
 /// 3.15's somewhere beyond 20 000; our decoder's default limit is 10 000).
-const MAX_DEPTH: usize = 50_000;
+const MAX_DEPTH: usize = 200_000;
 /// Every this many nesting levels the encoder continues on a fresh thread stack (see
 /// [`Encoder::save_compound_on_new_stack`]).
 const STACK_SEGMENT: usize = 1_000;
@@ -427,9 +427,9 @@ impl<'v> Encoder<'_, 'v> {
                     target: inner,
                     reentered: false,
                 });
-                let r = self.save(inner);
-                self.anchors.pop();
-                r
+                // The slot stays after the container is written: a later `Ref` to it
+                // (from outside the anchor, as pickle's memo allows) becomes a memo GET.
+                self.save(inner)
             }
             Value::Ref(id) => self.save_ref(*id),
             // Handled in `save`.
@@ -519,13 +519,14 @@ impl<'v> Encoder<'_, 'v> {
         Ok(())
     }
 
-    /// A `Ref` to an enclosing anchor: a memo `GET` when the anchored object is already
+    /// A `Ref` to an anchor met earlier (enclosing or already written): a memo `GET` when
+    /// the anchored object is already
     /// memoized; otherwise (a tuple still collecting its items) the object is written in
     /// full, as CPython does, and the outer copy is discarded later.
     fn save_ref(&mut self, id: u32) -> Result<(), PickleError> {
         let Some(pos) = self.anchors.iter().rposition(|a| a.id == id) else {
             return Err(unencodable(format!(
-                "Ref({id}) outside any Anchor({id}, ..)"
+                "Ref({id}) before any Anchor({id}, ..)"
             )));
         };
         if self.anchors[pos].reentered {

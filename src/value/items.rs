@@ -105,21 +105,19 @@ impl<'a> IntoIterator for &'a Pairs {
     }
 }
 
-/// Moves the children of `v` onto `work` when `v` is the last owner of its container, so
-/// the container itself is dropped empty (no recursion).
+/// Moves the container children of `v` onto `work` when `v` is the last owner of its
+/// container, so the container itself is dropped holding only scalars (no recursion).
+/// Scalar children are dropped in place: their drop never recurses.
 fn detach(v: Value, work: &mut Vec<Value>) {
     match v {
         Value::List(a) | Value::Tuple(a) | Value::Set(a) | Value::FrozenSet(a) => {
             if let Ok(mut items) = Arc::try_unwrap(a) {
-                work.append(&mut items.0);
+                take_containers(&mut items.0, work);
             }
         }
         Value::Dict(a) => {
             if let Ok(mut pairs) = Arc::try_unwrap(a) {
-                for (k, v) in pairs.0.drain(..) {
-                    work.push(k);
-                    work.push(v);
-                }
+                take_pair_containers(&mut pairs.0, work);
             }
         }
         Value::Object(a) => {
@@ -132,16 +130,46 @@ fn detach(v: Value, work: &mut Vec<Value>) {
     }
 }
 
-fn drain_all(mut work: Vec<Value>) {
-    while let Some(v) = work.pop() {
-        detach(v, &mut work);
+/// Moves every container in `items` onto `work`, leaving `Value::None` in its place.
+#[inline]
+fn take_containers(items: &mut [Value], work: &mut Vec<Value>) {
+    for x in items {
+        if is_container(x) {
+            work.push(std::mem::replace(x, Value::None));
+        }
+    }
+}
+
+/// [`take_containers`] for dict entries.
+#[inline]
+fn take_pair_containers(pairs: &mut [(Value, Value)], work: &mut Vec<Value>) {
+    for (k, v) in pairs {
+        if is_container(k) {
+            work.push(std::mem::replace(k, Value::None));
+        }
+        if is_container(v) {
+            work.push(std::mem::replace(v, Value::None));
+        }
+    }
+}
+
+/// Drops each container in `items` (leaving `Value::None`), one subtree at a time, so
+/// that the work list only ever holds the pending containers of one subtree.
+fn drop_containers(items: &mut [Value], work: &mut Vec<Value>) {
+    for x in items {
+        if is_container(x) {
+            detach(std::mem::replace(x, Value::None), work);
+            while let Some(v) = work.pop() {
+                detach(v, work);
+            }
+        }
     }
 }
 
 impl Drop for Items {
     fn drop(&mut self) {
         if self.0.iter().any(is_container) {
-            drain_all(std::mem::take(&mut self.0));
+            drop_containers(&mut self.0, &mut Vec::new());
         }
     }
 }
@@ -153,12 +181,11 @@ impl Drop for Pairs {
             .iter()
             .any(|(k, v)| is_container(k) || is_container(v))
         {
-            let mut work = Vec::with_capacity(self.0.len() * 2);
-            for (k, v) in self.0.drain(..) {
-                work.push(k);
-                work.push(v);
+            let mut work = Vec::new();
+            for (k, v) in self.0.iter_mut() {
+                drop_containers(std::slice::from_mut(k), &mut work);
+                drop_containers(std::slice::from_mut(v), &mut work);
             }
-            drain_all(work);
         }
     }
 }
@@ -167,25 +194,26 @@ impl Drop for Object {
     fn drop(&mut self) {
         let mut work = Vec::new();
         self.take_children(&mut work);
-        drain_all(work);
+        while let Some(v) = work.pop() {
+            detach(v, &mut work);
+        }
     }
 }
 
 impl Object {
     fn take_children(&mut self, work: &mut Vec<Value>) {
-        work.push(std::mem::replace(&mut self.callable, Value::None));
-        work.append(&mut self.args);
-        if let Some(k) = self.kwargs.take() {
-            work.push(k);
+        if is_container(&self.callable) {
+            work.push(std::mem::replace(&mut self.callable, Value::None));
         }
-        if let Some(s) = self.state.take() {
-            work.push(s);
+        take_containers(&mut self.args, work);
+        if let Some(k) = self.kwargs.as_mut() {
+            take_containers(std::slice::from_mut(k), work);
         }
-        work.append(&mut self.list_items);
-        for (k, v) in self.dict_items.drain(..) {
-            work.push(k);
-            work.push(v);
+        if let Some(s) = self.state.as_mut() {
+            take_containers(std::slice::from_mut(s), work);
         }
+        take_containers(&mut self.list_items, work);
+        take_pair_containers(&mut self.dict_items, work);
     }
 }
 

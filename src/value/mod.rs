@@ -18,9 +18,14 @@
 //! ## Cycles
 //! Python containers may contain themselves (`a = []; a.append(a)`). An `Arc` tree cannot,
 //! so a container that is reached again while it is still being built is wrapped in
-//! [`Value::Anchor`]`(id, container)` and each inner reference to it is a
-//! [`Value::Ref`]`(id)`. Accessors look through anchors; the encoder turns the pair back
-//! into Python's identity.
+//! [`Value::Anchor`]`(id, container)` and each reference back to it is a
+//! [`Value::Ref`]`(id)`. A `Ref` names the most recent `Anchor` with its id met *before* it
+//! in depth-first order (list items in order, dict keys before values, an object's
+//! callable, args, kwargs, list items, dict items, then state) — usually one enclosing it,
+//! but also one written earlier outside it, as pickle's own memo allows; that is how
+//! `c1 = [c2]; c2 = [c1]; [c1, c2]` keeps every identity. Accessors look through anchors;
+//! the encoder turns each pair back into Python's identity. A `Ref` taken out of its
+//! value on its own means nothing, and encoding it is an error.
 
 use std::sync::Arc;
 
@@ -84,7 +89,8 @@ pub enum Value {
     Object(Arc<Object>),
     /// A container that contains itself; inner references to it are `Ref(id)`.
     Anchor(u32, Box<Value>),
-    /// A reference to the enclosing [`Value::Anchor`] with the same id.
+    /// A reference to the [`Value::Anchor`] with the same id met earlier in depth-first
+    /// order (see the module documentation).
     Ref(u32),
 }
 

@@ -37,8 +37,10 @@ impl PyStr {
     /// The text as `&str`, or `None` when it holds lone surrogates.
     pub fn as_str(&self) -> Option<&str> {
         if self.utf8 {
-            // SAFETY-free path: validated at construction.
-            std::str::from_utf8(&self.bytes).ok()
+            // SAFETY: `utf8` is true only when `bytes` was valid UTF-8 at construction
+            // (`From<&str>`, `From<String>`, or `from_surrogatepass` after
+            // `str::from_utf8` succeeded), and the bytes are never changed afterwards.
+            Some(unsafe { std::str::from_utf8_unchecked(&self.bytes) })
         } else {
             None
         }

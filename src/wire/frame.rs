@@ -206,8 +206,9 @@ impl FrameDecoder {
                 match status {
                     HeaderStatus::Complete { length, .. } => {
                         check_length(length, self.max)?;
-                        let reserve = next_reserve(length, 0);
-                        self.payload = Some((length, Vec::with_capacity(reserve)));
+                        // Room is reserved when payload bytes arrive (a caller may
+                        // also take the payload over, see `take_payload`).
+                        self.payload = Some((length, Vec::new()));
                         self.header_have = 0;
                         break;
                     }
@@ -239,6 +240,85 @@ impl FrameDecoder {
         Ok((used, None))
     }
 
+    /// While a payload is arriving: how many of its bytes arrived and how many the header
+    /// announced. `None` at a boundary or inside a header.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        self.payload
+            .as_ref()
+            .map(|(expected, data)| (data.len() as u64, *expected))
+    }
+
+    /// Changes the maximum message size; it applies to the next header to complete (a
+    /// payload already announced keeps the limit it was checked against).
+    pub fn set_max(&mut self, max: Option<usize>) {
+        self.max = max;
+    }
+
+    /// The maximum message size in force.
+    pub fn max(&self) -> Option<usize> {
+        self.max
+    }
+
+    /// While a payload is arriving: the payload received so far and how many bytes it
+    /// still lacks, with room reserved for the next read (bounded as [`FrameDecoder::feed`]
+    /// bounds it). A caller may read straight into the vector's spare capacity instead of
+    /// going through `feed`, appending at most the bytes lacking, then call
+    /// [`FrameDecoder::take_message`]. `None` while no payload is pending.
+    pub fn payload_buffer(&mut self) -> Option<(&mut Vec<u8>, u64)> {
+        let (expected, data) = self.payload.as_mut()?;
+        let lacking = *expected - data.len() as u64;
+        if data.capacity() == data.len() && lacking > 0 {
+            data.reserve(next_reserve(*expected, data.len()));
+        }
+        Some((data, lacking))
+    }
+
+    /// The message, once all its bytes arrived through [`FrameDecoder::payload_buffer`];
+    /// `None` while bytes are still lacking.
+    ///
+    /// # Panics
+    /// When the caller appended more bytes than the payload lacked (a caller bug; nothing
+    /// a peer sends can cause it).
+    pub fn take_message(&mut self) -> Option<Vec<u8>> {
+        let (expected, data) = self.payload.as_ref()?;
+        assert!(
+            data.len() as u64 <= *expected,
+            "more bytes appended than the payload lacked"
+        );
+        if data.len() as u64 == *expected {
+            self.payload.take().map(|(_, data)| data)
+        } else {
+            None
+        }
+    }
+
+    /// Hands a pending payload over to a caller that reads the rest of it into a buffer
+    /// of its own: returns the bytes received so far and the announced length, and
+    /// leaves the decoder at a boundary. `None` while no payload is pending.
+    pub fn take_payload(&mut self) -> Option<(Vec<u8>, u64)> {
+        self.payload.take().map(|(expected, data)| (data, expected))
+    }
+
+    /// Gives back a payload taken with [`FrameDecoder::take_payload`] that the caller
+    /// could not finish (its read was interrupted or cancelled): the `received` bytes of
+    /// a payload announced as `expected` bytes. The decoder goes on as if it had received
+    /// them itself.
+    ///
+    /// # Panics
+    /// When the decoder is not at a boundary or `received` is longer than `expected`
+    /// (caller bugs; nothing a peer sends can cause them).
+    pub fn resume_payload(&mut self, expected: u64, received: Vec<u8>) {
+        assert!(
+            self.at_boundary(),
+            "resume_payload needs a decoder at a boundary"
+        );
+        assert!(
+            received.len() as u64 <= expected,
+            "more bytes than announced"
+        );
+        self.payload = Some((expected, received));
+    }
+
     /// The error for EOF now: [`Error::Eof`] at a boundary, else [`Error::Truncated`].
     pub fn eof_error(&self) -> Error {
         match &self.payload {
@@ -265,6 +345,37 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_buffer_takes_bytes_read_directly() {
+        let mut dec = FrameDecoder::new(Some(100));
+        assert!(dec.payload_buffer().is_none());
+        assert_eq!(dec.feed(&[0, 0, 0, 5, b'a']).unwrap(), (5, None));
+        let (buf, lacking) = dec.payload_buffer().unwrap();
+        assert_eq!(lacking, 4);
+        buf.extend_from_slice(b"bc");
+        assert_eq!(dec.take_message(), None);
+        dec.payload_buffer().unwrap().0.extend_from_slice(b"de");
+        assert_eq!(dec.take_message(), Some(b"abcde".to_vec()));
+        assert!(dec.at_boundary());
+        dec.set_max(Some(3));
+        assert!(matches!(
+            dec.feed(&[0, 0, 0, 5]),
+            Err(Error::MessageTooLong { length: 5, max: 3 })
+        ));
+    }
+
+    #[test]
+    fn a_payload_taken_over_and_given_back_completes() {
+        let mut dec = FrameDecoder::new(None);
+        assert_eq!(dec.feed(&[0, 0, 0, 4, b'a']).unwrap(), (5, None));
+        let (so_far, expected) = dec.take_payload().unwrap();
+        assert_eq!((so_far.as_slice(), expected), (&b"a"[..], 4));
+        assert!(dec.at_boundary());
+        dec.resume_payload(4, b"ab".to_vec());
+        assert_eq!(dec.progress(), Some((2, 4)));
+        assert_eq!(dec.feed(b"cdX").unwrap(), (2, Some(b"abcd".to_vec())));
+    }
 
     #[test]
     fn reserve_is_bounded_then_doubles() {

@@ -352,9 +352,283 @@ impl ChallengeAnswerer {
     }
 }
 
+/// One part of a handshake: delivering a challenge or answering one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Deliver,
+    Answer,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Between parts: start the next one.
+    Idle,
+    /// The challenge is going out; then receive the peer's answer.
+    ChallengeSent(ChallengeDeliverer),
+    /// The next input is the peer's answer to our challenge.
+    Delivered(ChallengeDeliverer),
+    /// The next input is the peer's challenge.
+    AwaitChallenge(ChallengeAnswerer),
+    /// Our answer is going out; then receive the peer's verdict.
+    AnswerSent(ChallengeAnswerer),
+    /// The next input is the peer's verdict on our answer.
+    AwaitVerdict(ChallengeAnswerer),
+    /// Failed or finished.
+    Over,
+}
+
+/// What a [`Handshake`] asks its shell to do next.
+#[derive(Debug)]
+#[must_use]
+pub enum Step {
+    /// Send these bytes as one message.
+    Send(Vec<u8>),
+    /// Receive one message of at most [`MAX_HANDSHAKE_MESSAGE`] bytes (a longer one is an
+    /// [`Error::Authentication`]) and pass it to the next [`Handshake::step`].
+    Receive,
+    /// The peer gave a wrong answer: send `reply` (`#FAILURE#`) as one message, ignoring
+    /// any error doing so, then close the connection and fail with `error`.
+    Reject {
+        /// The message to send before closing.
+        reply: &'static [u8],
+        /// The error to return ([`Error::Authentication`]).
+        error: Error,
+    },
+    /// Every part succeeded: the connection is authenticated.
+    Done,
+}
+
+/// The whole digest challenge as a sequence of [`Step`]s, with no I/O: the blocking and
+/// the async shells both run this one sequence and only move its bytes.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use mpconn::wire::handshake::{Digest, Handshake, Step};
+///
+/// /// Runs one side as far as it can; true once it is done.
+/// fn run(h: &mut Handshake, waiting: &mut bool, inbox: &mut VecDeque<Vec<u8>>,
+///        outbox: &mut VecDeque<Vec<u8>>) -> bool {
+///     loop {
+///         let input = if *waiting {
+///             match inbox.pop_front() { Some(m) => Some(m), None => return false }
+///         } else {
+///             None
+///         };
+///         *waiting = false;
+///         match h.step(input.as_deref()).unwrap() {
+///             Step::Send(m) => outbox.push_back(m),
+///             Step::Receive => *waiting = true,
+///             Step::Done => return true,
+///             Step::Reject { error, .. } => panic!("{error}"),
+///         }
+///     }
+/// }
+/// let mut listener = Handshake::listener(b"key", Digest::Sha256);
+/// let mut client = Handshake::client(b"key", Digest::Legacy);
+/// let (mut to_listener, mut to_client) = (VecDeque::new(), VecDeque::new());
+/// let (mut lw, mut cw, mut l_done, mut c_done) = (false, false, false, false);
+/// while !(l_done && c_done) {
+///     l_done = l_done || run(&mut listener, &mut lw, &mut to_listener, &mut to_client);
+///     c_done = c_done || run(&mut client, &mut cw, &mut to_client, &mut to_listener);
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Handshake {
+    key: AuthKey,
+    digest: Digest,
+    parts: [Option<Part>; 2],
+    next: usize,
+    state: State,
+    pending_input: bool,
+}
+
+impl Handshake {
+    fn new(key: &[u8], digest: Digest, parts: [Option<Part>; 2]) -> Handshake {
+        Handshake {
+            key: AuthKey::new(key),
+            digest,
+            parts,
+            next: 0,
+            state: State::Idle,
+            pending_input: false,
+        }
+    }
+
+    /// A listener's handshake: deliver a challenge in `digest`, then answer the client's.
+    pub fn listener(key: &[u8], digest: Digest) -> Handshake {
+        Handshake::new(key, digest, [Some(Part::Deliver), Some(Part::Answer)])
+    }
+
+    /// A client's handshake: answer the listener's challenge, then deliver one in `digest`.
+    pub fn client(key: &[u8], digest: Digest) -> Handshake {
+        Handshake::new(key, digest, [Some(Part::Answer), Some(Part::Deliver)])
+    }
+
+    /// Only delivering a challenge (Python's `deliver_challenge`).
+    pub fn deliver(key: &[u8], digest: Digest) -> Handshake {
+        Handshake::new(key, digest, [Some(Part::Deliver), None])
+    }
+
+    /// Only answering a challenge (Python's `answer_challenge`).
+    pub fn answer(key: &[u8]) -> Handshake {
+        Handshake::new(key, Digest::default(), [Some(Part::Answer), None])
+    }
+
+    /// Advances: `received` is the message the previous [`Step::Receive`] asked for
+    /// (`None` otherwise). Errors are final ([`Error::Authentication`] for a malformed or
+    /// rejected exchange: the shell closes the connection).
+    pub fn step(&mut self, received: Option<&[u8]>) -> Result<Step> {
+        if self.pending_input != received.is_some() {
+            self.state = State::Over;
+            return Err(Error::Value(if self.pending_input {
+                "the handshake is waiting for a received message".into()
+            } else {
+                "the handshake did not ask for a message".into()
+            }));
+        }
+        self.pending_input = false;
+        let input = received.unwrap_or_default();
+        loop {
+            match std::mem::replace(&mut self.state, State::Over) {
+                State::Idle => {
+                    let Some(part) = self.parts.get(self.next).copied().flatten() else {
+                        self.state = State::Idle;
+                        return Ok(Step::Done);
+                    };
+                    self.next += 1;
+                    match part {
+                        Part::Deliver => {
+                            let d = ChallengeDeliverer::new(self.key.expose(), self.digest);
+                            let challenge = d.challenge().to_vec();
+                            self.state = State::ChallengeSent(d);
+                            return Ok(Step::Send(challenge));
+                        }
+                        Part::Answer => {
+                            let a = ChallengeAnswerer::new(self.key.expose());
+                            self.state = State::AwaitChallenge(a);
+                            return Ok(self.receive());
+                        }
+                    }
+                }
+                State::ChallengeSent(d) => {
+                    self.state = State::Delivered(d);
+                    return Ok(self.receive());
+                }
+                State::Delivered(d) => {
+                    let (reply, outcome) = d.verify(input);
+                    return match outcome {
+                        Ok(_) => {
+                            self.state = State::Idle;
+                            Ok(Step::Send(reply.to_vec()))
+                        }
+                        Err(error) => Ok(Step::Reject { reply, error }),
+                    };
+                }
+                State::AwaitChallenge(a) => {
+                    let answer = a.answer(input)?;
+                    self.state = State::AnswerSent(a);
+                    return Ok(Step::Send(answer));
+                }
+                State::AnswerSent(a) => {
+                    self.state = State::AwaitVerdict(a);
+                    return Ok(self.receive());
+                }
+                State::AwaitVerdict(a) => {
+                    a.finish(input)?;
+                    self.state = State::Idle;
+                }
+                State::Over => return Err(Error::Closed("the handshake is over")),
+            }
+        }
+    }
+
+    fn receive(&mut self) -> Step {
+        self.pending_input = true;
+        Step::Receive
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs two handshakes against each other in memory; returns both outcomes and
+    /// whether a reject reply was asked for.
+    fn run_pair(mut a: Handshake, mut b: Handshake) -> (Result<()>, Result<()>, bool) {
+        let mut queues: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        let mut waiting = [false, false];
+        let mut outcome: [Option<Result<()>>; 2] = [None, None];
+        let mut rejected = false;
+        for _ in 0..50 {
+            for (me, h) in [(0usize, &mut a), (1, &mut b)] {
+                if outcome[me].is_some() {
+                    continue;
+                }
+                let input = if waiting[me] {
+                    if queues[me].is_empty() {
+                        continue;
+                    }
+                    Some(queues[me].remove(0))
+                } else {
+                    None
+                };
+                waiting[me] = false;
+                match h.step(input.as_deref()) {
+                    Ok(Step::Send(m)) => queues[1 - me].push(m),
+                    Ok(Step::Receive) => waiting[me] = true,
+                    Ok(Step::Done) => outcome[me] = Some(Ok(())),
+                    Ok(Step::Reject { reply, error }) => {
+                        assert_eq!(reply, FAILURE);
+                        queues[1 - me].push(reply.to_vec());
+                        rejected = true;
+                        outcome[me] = Some(Err(error));
+                    }
+                    Err(e) => outcome[me] = Some(Err(e)),
+                }
+            }
+        }
+        let [x, y] = outcome;
+        (x.expect("a finished"), y.expect("b finished"), rejected)
+    }
+
+    #[test]
+    fn the_step_machine_authenticates_both_ways_or_rejects() {
+        for digest in Digest::ALL {
+            let (l, c, rejected) = run_pair(
+                Handshake::listener(b"k", digest),
+                Handshake::client(b"k", Digest::Sha3_384),
+            );
+            assert!(l.is_ok() && c.is_ok() && !rejected, "{digest}");
+            let (l, c, rejected) = run_pair(
+                Handshake::listener(b"k", digest),
+                Handshake::client(b"x", digest),
+            );
+            assert!(rejected, "{digest}");
+            assert!(matches!(l, Err(Error::Authentication(_))), "{digest}");
+            assert!(matches!(c, Err(Error::Authentication(_))), "{digest}");
+        }
+        let (d, a, _) = run_pair(
+            Handshake::deliver(b"", Digest::Legacy),
+            Handshake::answer(b""),
+        );
+        assert!(d.is_ok() && a.is_ok());
+    }
+
+    #[test]
+    fn the_step_machine_refuses_misuse_and_bad_challenges() {
+        let mut h = Handshake::answer(b"k");
+        assert!(matches!(h.step(None), Ok(Step::Receive)));
+        assert!(matches!(h.step(None), Err(Error::Value(_))));
+        let mut h = Handshake::answer(b"k");
+        assert!(matches!(h.step(None), Ok(Step::Receive)));
+        assert!(matches!(
+            h.step(Some(b"#CHALLENGE#short")),
+            Err(Error::Authentication(_))
+        ));
+        assert!(matches!(h.step(None), Err(Error::Closed(_))));
+        let mut h = Handshake::deliver(b"k", Digest::Sha256);
+        assert!(matches!(h.step(Some(b"x")), Err(Error::Value(_))));
+    }
 
     #[test]
     fn debug_never_shows_the_key() {

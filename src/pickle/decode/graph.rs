@@ -14,17 +14,10 @@
 //!   `Value::Ref(anchor)` and the node is wrapped in `Value::Anchor(anchor, ..)`;
 //! * nesting deeper than `max_depth` is refused.
 //!
-//! One corner cannot be kept: a node whose converted value holds a `Ref` to an anchor
-//! *around* it (it lies on a cycle through an enclosing container) and that is also
-//! reached from outside that anchor. A `Ref` is only meaningful inside its anchor, so the
-//! second place gets a fresh copy of that node (equal, cycles intact, but a different
-//! allocation). Example: `t = ([],); t[0].append(t); [t[0], t]`: the `t` at index 1 is a
-//! copy of the one inside `t[0]`. Such copies can be quadratic in the graph's size (a
-//! list of tree nodes that point to their parents: each listed node is a copy holding
-//! the whole chain below it), so they are capped at 16 per node plus 65 536, and count
-//! against `max_alloc`; past the cap decoding fails with `AllocLimit`. A `Ref` allowed to
-//! name any *earlier* anchor (in depth-first order, as pickle's own memo does) would
-//! remove both the copies and the cap; that is a change to `Value`'s contract.
+//! A `Ref` names the anchor of any container met *earlier* in depth-first order (enclosing
+//! it or not), as pickle's own memo does, so a node on a cycle that is also reached from
+//! outside that cycle is still shared: `c1 = [c2]; c2 = [c1]; [c1, c2]` keeps every
+//! identity.
 
 use std::sync::Arc;
 
@@ -92,22 +85,17 @@ impl NodeData {
                     }
                     i -= 1;
                 }
-                if let Some(s) = o.state.as_mut() {
-                    if i == 0 {
-                        return s;
-                    }
-                    i -= 1;
-                }
+                // The order CPython writes them (save_reduce): list items, dict items,
+                // then the state; the encoder and `Ref` resolution use the same order.
                 if i < o.list_items.len() {
                     return &mut o.list_items[i];
                 }
                 i -= o.list_items.len();
-                let pair = &mut o.dict_items[i / 2];
-                if i % 2 == 0 {
-                    &mut pair.0
-                } else {
-                    &mut pair.1
+                if i < 2 * o.dict_items.len() {
+                    let pair = &mut o.dict_items[i / 2];
+                    return if i % 2 == 0 { &mut pair.0 } else { &mut pair.1 };
                 }
+                o.state.as_mut().expect("child index below child_count()")
             }
         }
     }
@@ -159,19 +147,6 @@ impl NodeData {
             NodeData::Object(o) => Value::Object(Arc::new(*o)),
         }
     }
-
-    /// The node data back from a converted value, children still converted.
-    fn from_value(v: &Value) -> Option<NodeData> {
-        Some(match v.unanchored() {
-            Value::List(v) => NodeData::List(v.to_vec()),
-            Value::Tuple(v) => NodeData::Tuple(v.to_vec()),
-            Value::Dict(v) => NodeData::Dict(v.to_vec()),
-            Value::Set(v) => NodeData::Set(v.to_vec()),
-            Value::FrozenSet(v) => NodeData::FrozenSet(v.to_vec()),
-            Value::Object(o) => NodeData::Object(Box::new((**o).clone())),
-            _ => return None,
-        })
-    }
 }
 
 /// A `Ref` in a converted value to the anchor of the frame at `depth`.
@@ -185,8 +160,6 @@ struct OpenRef {
 struct Open {
     /// Anchors (of enclosing frames) its value refers to, sorted.
     refs: Vec<OpenRef>,
-    /// `(child position, node)` for each child that was a node.
-    children: Vec<(u32, u32)>,
 }
 
 enum Slot {
@@ -211,7 +184,9 @@ pub(super) struct Arena {
 pub(super) enum ConvertError {
     /// Nesting deeper than the limit.
     TooDeep,
-    /// Copies for the corner above exceeded the allocation budget.
+    /// The allocation budget ran out (conversion no longer copies nodes, so nothing
+    /// raises it today; the decoder still maps it to `AllocLimit`).
+    #[allow(dead_code)]
     Alloc,
     /// A node reached twice that was not marked shared (a decoder bug, reported
     /// rather than panicking).
@@ -224,7 +199,6 @@ struct Frame {
     next: usize,
     anchor: Option<u32>,
     refs: Vec<OpenRef>,
-    log_start: usize,
 }
 
 /// Rough bytes of a node besides its items, for the allocation budget: its arena slot
@@ -281,23 +255,19 @@ impl Arena {
     }
 
     /// Converts the graph under `root` into a `Value` tree (see the module doc).
-    /// `budget` is what remains of the allocation limit.
+    /// `_budget` is what remains of the allocation limit (conversion allocates nothing
+    /// beyond the nodes already charged).
     pub(super) fn into_value(
         mut self,
         root: Value,
         max_depth: usize,
-        mut budget: usize,
+        _budget: usize,
     ) -> Result<Value, ConvertError> {
         let Value::Ref(root) = root else {
             return Ok(root);
         };
         let mut frames: Vec<Frame> = Vec::new();
-        let mut log: Vec<(u32, u32)> = Vec::new();
         let mut next_anchor: u32 = 0;
-        // Copies (see the module doc) are refused past this many: the representation of
-        // such graphs can be quadratic in their size (a chain of parent/child cycles all
-        // listed at the top), and a peer must not be able to make us spend minutes.
-        let mut copies_left = self.slots.len().saturating_mul(16).saturating_add(1 << 16);
         // The node to enter next, with its data when it is a copy (see module doc).
         let mut enter: Option<(u32, Option<NodeData>)> = Some((root, None));
         loop {
@@ -327,7 +297,6 @@ impl Arena {
                     next: 0,
                     anchor: None,
                     refs: Vec::new(),
-                    log_start: log.len(),
                 });
             }
             let depth = frames.len() - 1;
@@ -335,7 +304,6 @@ impl Arena {
             if let Some((i, child)) = top.data.next_node(top.next) {
                 top.next = i + 1;
                 let slot = top.data.child_mut(i);
-                log.push((i as u32, child));
                 match &self.slots[child as usize] {
                     Slot::Pending(_) => enter = Some((child, None)),
                     Slot::InProgress(d) => {
@@ -360,30 +328,15 @@ impl Arena {
                     Slot::Done(value, None) => *slot = value.clone(),
                     Slot::Moved => return Err(ConvertError::Unshared),
                     Slot::Done(value, Some(open)) => {
-                        let valid = open.refs.iter().all(|r| {
-                            frames.get(r.depth as usize).and_then(|f| f.anchor) == Some(r.anchor)
-                        });
-                        if valid {
-                            let value = value.clone();
-                            let top = frames.last_mut().expect("frame");
-                            *top.data.child_mut(i) = value;
-                            for r in &open.refs {
-                                insert_ref(&mut top.refs, *r);
-                            }
-                        } else {
-                            let mut copy = NodeData::from_value(value)
-                                .expect("a converted node is a container");
-                            for &(pos, node) in &open.children {
-                                // Children moved into the old copy were never shared and
-                                // are closed: the copy keeps them as they are.
-                                if !matches!(self.slots[node as usize], Slot::Moved) {
-                                    *copy.child_mut(pos as usize) = Value::Ref(node);
-                                }
-                            }
-                            let cost = NODE_COST + copy.child_count() * 16;
-                            budget = budget.checked_sub(cost).ok_or(ConvertError::Alloc)?;
-                            copies_left = copies_left.checked_sub(1).ok_or(ConvertError::Alloc)?;
-                            enter = Some((child, Some(copy)));
+                        // The value holds `Ref`s to anchors met earlier in depth-first
+                        // order; a `Ref` may name any such anchor, so sharing it keeps
+                        // Python's identity (see `Value::Ref`).
+                        let value = value.clone();
+                        let refs = open.refs.clone();
+                        let top = frames.last_mut().expect("frame");
+                        *top.data.child_mut(i) = value;
+                        for r in refs {
+                            insert_ref(&mut top.refs, r);
                         }
                     }
                 }
@@ -400,12 +353,8 @@ impl Arena {
             let open = if refs.is_empty() {
                 None
             } else {
-                Some(Box::new(Open {
-                    refs: refs.clone(),
-                    children: log[frame.log_start..].to_vec(),
-                }))
+                Some(Box::new(Open { refs: refs.clone() }))
             };
-            log.truncate(frame.log_start);
             let Some(parent) = frames.last_mut() else {
                 return Ok(value);
             };

@@ -1,0 +1,1006 @@
+//! The fast path: decodes straight into `Value`s, for the pickles CPython writes for
+//! ordinary data (containers built once, never reached again while still being built).
+//!
+//! It runs the same opcode loop as the graph decoder, but a container is a `Value` (an
+//! `Arc`) from the moment it is created. A memoized value still on the stack is not
+//! cloned: its memo slot names its stack position (`GET` clones it from there), and the
+//! memo takes its clone when the value leaves the stack. So `GET` of a container gives the
+//! very same allocation (identity is kept), and a container on the stack can be changed in
+//! place (APPEND(S), SETITEM(S), ADDITEMS, BUILD) exactly when [`Arc::get_mut`] succeeds.
+//! When it does not, the container is also held elsewhere while it is still being built
+//! (a cycle, or sharing the graph decoder must see), and the fast path gives up.
+//!
+//! Most memoized values are never read back (CPython memoizes every str and container),
+//! so once a pickle has stored a few dozen memo entries, one quick scan of the remaining
+//! opcodes finds the memo indices some later GET reads; from then on only those get memo
+//! entries (the others are counted, as the limits require).
+//!
+//! Giving up (`None`) is always allowed: the caller then runs the graph decoder on the
+//! whole input, which also produces every error. The fast path therefore never reports an
+//! error itself; it gives up on anything the graph decoder would refuse, and on anything
+//! it does not handle (protocol 0 text opcodes, INST / OBJ, memo overwrites or sparse
+//! memo indices). When it succeeds, its value is the one the graph decoder would give,
+//! sharing included: it charges at least what the graph decoder charges against
+//! `max_alloc`, counts memo entries the same way, and gives up as soon as a container
+//! would be nested deeper than `max_depth` (each stack entry carries the height of its
+//! value; the graph decoder measures depth along first visits, which is never more).
+
+use std::sync::Arc;
+
+use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
+use crate::value::{Construct, Global, Items, Object, Pairs, PyStr, Value};
+
+/// `Meta::memo` of a stack entry that was not memoized.
+const NO_MEMO: u32 = u32::MAX;
+
+/// What the stack knows about each value besides the value itself.
+#[derive(Clone, Copy)]
+struct Meta {
+    /// The memo index this entry's value is stored under (`NO_MEMO` when none).
+    memo: u32,
+    /// Containers on the longest path down from the value (0 for a scalar).
+    height: u32,
+}
+
+const SCALAR: Meta = Meta {
+    memo: NO_MEMO,
+    height: 0,
+};
+
+/// One memo entry.
+enum MemoSlot {
+    /// Never stored.
+    Empty,
+    /// The value is still on the stack, at this index (the entry whose `Meta::memo` names
+    /// this slot): the memo holds no clone yet, so the value can still be changed in
+    /// place. It gets its clone when it leaves the stack ([`Fast::release`]).
+    OnStack(u32),
+    /// A clone of the value, and its height.
+    Owned(Value, u32),
+}
+
+struct Fast<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// The stack's values and, in step, what is known about them.
+    vals: Vec<Value>,
+    meta: Vec<Meta>,
+    /// Stack lengths at each MARK.
+    marks: Vec<usize>,
+    /// Slots of the memo indices some GET reads (see [`fetched_indices`]); indices no GET
+    /// reads are only counted and recorded in `stored`.
+    memo: Vec<MemoSlot>,
+    /// Bit set of the memo indices a GET in the rest of the input reads, once
+    /// [`SCAN_AFTER`] entries were stored (`None` before: every entry is kept).
+    fetched: Option<Vec<u64>>,
+    /// Bit set of the memo indices stored so far (to leave overwrites to the graph
+    /// decoder).
+    stored: Vec<u64>,
+    /// One past the highest memo index stored so far.
+    memo_end: u64,
+    memo_count: usize,
+    proto: u8,
+    alloc: usize,
+    max_alloc: usize,
+    max_depth: usize,
+    max_memo: usize,
+}
+
+/// Decodes `data` directly into a `Value`, or `None` to let the graph decoder do it.
+pub(super) fn decode(data: &[u8], options: &DecodeOptions) -> Option<Value> {
+    // Stack positions and memo indices are kept as `u32`, and the graph decoder refuses
+    // more than `u32::MAX` containers: inputs of 4 GiB or more are its business.
+    check(u32::try_from(data.len()).is_ok())?;
+    let mut f = Fast {
+        data,
+        pos: 0,
+        vals: Vec::with_capacity(32),
+        meta: Vec::with_capacity(32),
+        marks: Vec::with_capacity(8),
+        memo: Vec::new(),
+        fetched: None,
+        stored: Vec::new(),
+        memo_end: 0,
+        memo_count: 0,
+        proto: 0,
+        alloc: 0,
+        max_alloc: options.max_alloc,
+        max_depth: options.max_depth,
+        max_memo: options.max_memo,
+    };
+    f.run()
+}
+
+/// `Some(())` when `cond` holds, so that `check(..)?` gives up otherwise.
+#[inline(always)]
+fn check(cond: bool) -> Option<()> {
+    cond.then_some(())
+}
+
+impl<'a> Fast<'a> {
+    // ---- reading ----
+
+    #[inline(always)]
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let s = self.take(N)?;
+        s.try_into().ok()
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    #[inline(always)]
+    fn u32(&mut self) -> Option<u32> {
+        self.array::<4>().map(u32::from_le_bytes)
+    }
+
+    #[inline(always)]
+    fn u64(&mut self) -> Option<u64> {
+        self.array::<8>().map(u64::from_le_bytes)
+    }
+
+    /// `n` announced bytes, charged; nothing is allocated before they are known present.
+    #[inline(always)]
+    fn take_len(&mut self, n: u64) -> Option<&'a [u8]> {
+        let n = usize::try_from(n).ok()?;
+        let s = self.take(n)?;
+        self.charge(n)?;
+        Some(s)
+    }
+
+    fn line(&mut self) -> Option<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|b| *b == b'\n')?;
+        self.pos += n + 1;
+        Some(&rest[..n])
+    }
+
+    #[inline(always)]
+    fn charge(&mut self, n: usize) -> Option<()> {
+        self.alloc = self.alloc.saturating_add(n);
+        check(self.alloc <= self.max_alloc)
+    }
+
+    /// The height of a container holding values of height at most `h`.
+    #[inline(always)]
+    fn level(&self, h: u32) -> Option<u32> {
+        let h = h.checked_add(1)?;
+        check(h as usize <= self.max_depth)?;
+        Some(h)
+    }
+
+    /// The memo takes its clones of the values in `stack[m..]`, which are about to
+    /// leave the stack.
+    #[inline]
+    fn release(&mut self, m: usize) {
+        for i in m..self.vals.len() {
+            let meta = self.meta[i];
+            if meta.memo != NO_MEMO {
+                self.memo[meta.memo as usize] = MemoSlot::Owned(dup(&self.vals[i]), meta.height);
+            }
+        }
+    }
+
+    /// The height of a container that will hold `stack[m..]`, after [`Fast::release`].
+    #[inline]
+    fn settle(&mut self, m: usize) -> Option<u32> {
+        let mut h = 0;
+        // The AND of the memo fields is `NO_MEMO` (all ones) exactly when none of the
+        // values is memoized; this form vectorizes.
+        let mut memos = NO_MEMO;
+        for meta in &self.meta[m..] {
+            h = h.max(meta.height);
+            memos &= meta.memo;
+        }
+        if memos != NO_MEMO {
+            self.release(m);
+        }
+        self.level(h)
+    }
+
+    // ---- the stack ----
+
+    #[inline(always)]
+    fn push(&mut self, v: Value) {
+        self.vals.push(v);
+        self.meta.push(SCALAR);
+    }
+
+    #[inline(always)]
+    fn push_meta(&mut self, v: Value, meta: Meta) {
+        self.vals.push(v);
+        self.meta.push(meta);
+    }
+
+    #[inline(always)]
+    fn push_container(&mut self, v: Value, height: u32) {
+        self.push_meta(
+            v,
+            Meta {
+                memo: NO_MEMO,
+                height,
+            },
+        );
+    }
+
+    #[inline(always)]
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Option<(Value, Meta)> {
+        check(self.vals.len() > self.fence())?;
+        self.release(self.vals.len() - 1);
+        Some((self.vals.pop()?, self.meta.pop()?))
+    }
+
+    #[inline(always)]
+    fn has_top(&self) -> Option<()> {
+        check(self.vals.len() > self.fence())
+    }
+
+    #[inline(always)]
+    fn pop_mark(&mut self) -> Option<usize> {
+        self.marks.pop()
+    }
+
+    /// Pops `stack[m..]` into a `Vec`.
+    #[inline]
+    fn drain_from(&mut self, m: usize) -> Vec<Value> {
+        self.meta.truncate(m);
+        self.vals.split_off(m)
+    }
+
+    // ---- changing a container on the stack ----
+
+    /// Takes the value at `t` out of the stack, to change it in place: `Arc::get_mut`
+    /// succeeds when nothing else holds it (the memo holds no clone of a value that is
+    /// still on the stack).
+    #[inline]
+    fn open(&mut self, t: usize) -> Value {
+        std::mem::replace(&mut self.vals[t], Value::None)
+    }
+
+    /// Puts back what [`Fast::open`] took, with the value's new height.
+    #[inline]
+    fn close(&mut self, t: usize, v: Value, height: u32) {
+        let meta = &mut self.meta[t];
+        meta.height = meta.height.max(height);
+        self.vals[t] = v;
+    }
+
+    /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]` (APPEND, APPENDS).
+    fn append(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check(m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.settle(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::List(a) => Arc::get_mut(a)?.0.extend(self.vals.drain(m..)),
+            Value::Object(o) => Arc::get_mut(o)?.list_items.extend(self.vals.drain(m..)),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    /// Moves the pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
+    fn set_items(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check((len - m) % 2 == 0 && m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.settle(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::Dict(a) => push_pairs(&mut Arc::get_mut(a)?.0, &mut self.vals, m),
+            Value::Object(o) => push_pairs(&mut Arc::get_mut(o)?.dict_items, &mut self.vals, m),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    fn add_items(&mut self, m: usize) -> Option<()> {
+        let len = self.vals.len();
+        if m >= len {
+            return Some(());
+        }
+        check(m > 0)?;
+        self.charge((len - m) * SLOT)?;
+        let h = self.settle(m)?;
+        let t = m - 1;
+        let mut target = self.open(t);
+        match &mut target {
+            Value::Set(a) => Arc::get_mut(a)?.0.extend(self.vals.drain(m..)),
+            _ => return None,
+        }
+        self.meta.truncate(m);
+        self.close(t, target, h);
+        Some(())
+    }
+
+    // ---- the memo ----
+
+    fn memo_put(&mut self, idx: u64) -> Option<()> {
+        self.has_top()?;
+        // Sparse indices (the graph decoder's sparse map) and overwrites are left to the
+        // graph decoder.
+        check(idx < self.memo_end + 64)?;
+        let (word, bit) = ((idx / 64) as usize, 1u64 << (idx % 64));
+        if word >= self.stored.len() {
+            self.stored.resize(word + 1, 0);
+        }
+        check(self.stored[word] & bit == 0)?;
+        self.stored[word] |= bit;
+        self.memo_end = self.memo_end.max(idx + 1);
+        self.memo_count += 1;
+        self.charge(SLOT + 8)?;
+        check(self.memo_count <= self.max_memo)?;
+        let keep = match &self.fetched {
+            None => true,
+            Some(bits) => bits.get(word).is_some_and(|w| w & bit != 0),
+        };
+        if keep {
+            self.memo_slot(idx)?;
+        }
+        if self.fetched.is_none() && self.memo_count >= SCAN_AFTER {
+            // `pos` is at the next opcode: GETs before it are done.
+            self.fetched = Some(fetched_indices(self.data, self.pos)?);
+        }
+        Some(())
+    }
+
+    /// Fills the slot of `idx`, a memo index that some GET reads.
+    fn memo_slot(&mut self, idx: u64) -> Option<()> {
+        let i = usize::try_from(idx).ok()?;
+        if i >= self.memo.len() {
+            self.memo.resize_with(i + 1, || MemoSlot::Empty);
+        }
+        let top = self.vals.len() - 1;
+        let meta = self.meta[top];
+        self.memo[i] = if meta.memo == NO_MEMO {
+            self.meta[top].memo = u32::try_from(idx).ok().filter(|k| *k != NO_MEMO)?;
+            MemoSlot::OnStack(u32::try_from(top).ok()?)
+        } else {
+            // Stored twice: the value can no longer change in place.
+            MemoSlot::Owned(dup(&self.vals[top]), meta.height)
+        };
+        Some(())
+    }
+
+    #[inline]
+    fn memo_get(&mut self, idx: usize) -> Option<()> {
+        let (v, height) = match self.memo.get(idx)? {
+            MemoSlot::Owned(v, h) => (dup(v), *h),
+            MemoSlot::OnStack(p) => {
+                let p = *p as usize;
+                (dup(&self.vals[p]), self.meta[p].height)
+            }
+            MemoSlot::Empty => return None,
+        };
+        self.push_meta(
+            v,
+            Meta {
+                memo: NO_MEMO,
+                height,
+            },
+        );
+        Some(())
+    }
+
+    // ---- objects ----
+
+    fn global(&self, module: &str, name: &str) -> Value {
+        let (m, n) = if self.proto < 3 {
+            compat::map(module, name)
+        } else {
+            (module, name)
+        };
+        Value::global(m, n)
+    }
+
+    /// The items of a tuple argument (REDUCE / NEWOBJ), with their greatest height.
+    fn tuple_items(&mut self, args: Value, meta: Meta) -> Option<(Vec<Value>, u32)> {
+        let Value::Tuple(t) = args else {
+            return None;
+        };
+        let items = match Arc::try_unwrap(t) {
+            Ok(items) => items.into_vec(),
+            Err(t) => t.to_vec(),
+        };
+        self.charge(NODE_COST + items.len() * SLOT)?;
+        Some((items, meta.height.saturating_sub(1)))
+    }
+
+    fn new_object(
+        &mut self,
+        construct: Construct,
+        callable: Value,
+        args: Vec<Value>,
+        kwargs: Option<Value>,
+        height: u32,
+    ) -> Option<()> {
+        self.charge(NODE_COST)?;
+        let h = self.level(height)?;
+        let o = Object {
+            construct,
+            callable,
+            args,
+            kwargs,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        };
+        self.push_container(Value::Object(Arc::new(o)), h);
+        Some(())
+    }
+
+    /// The graph decoder's `normalize`: `Some(Some((value, height)))` for a well-known
+    /// reduce pattern, `Some(None)` for an ordinary object.
+    fn normalize(
+        &mut self,
+        callable: &Value,
+        args: &[Value],
+        args_height: u32,
+    ) -> Option<Option<(Value, u32)>> {
+        let Value::Global(g) = callable else {
+            return Some(None);
+        };
+        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
+            return Some(None);
+        };
+        let set = name == "set";
+        Some(Some(match (module, name, args) {
+            ("builtins", "set" | "frozenset", []) => {
+                self.charge(NODE_COST)?;
+                let h = self.level(0)?;
+                let v = if set {
+                    Value::Set(Arc::new(Items::new()))
+                } else {
+                    Value::FrozenSet(Arc::new(Items::new()))
+                };
+                (v, h)
+            }
+            ("builtins", "set" | "frozenset", [Value::List(l)]) => {
+                let items = l.to_vec();
+                self.charge(items.len() * SLOT)?;
+                self.charge(NODE_COST)?;
+                // The list's height is args_height; its items are one less.
+                let h = self.level(args_height.saturating_sub(1).saturating_sub(1))?;
+                let v = if set {
+                    Value::Set(Arc::new(Items::from(items)))
+                } else {
+                    Value::FrozenSet(Arc::new(Items::from(items)))
+                };
+                (v, h)
+            }
+            ("builtins", "set" | "frozenset", [_]) => return Some(None),
+            ("builtins", "bytes", []) => (Value::Bytes(Arc::from(&[][..])), 0),
+            ("builtins", "bytearray", []) => (Value::ByteArray(Arc::new(Vec::new())), 0),
+            ("builtins", "bytes", [Value::Bytes(b)]) => (Value::Bytes(b.clone()), 0),
+            ("builtins", "bytearray", [Value::Bytes(b)]) => {
+                self.charge(b.len())?;
+                (Value::ByteArray(Arc::new(b.to_vec())), 0)
+            }
+            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
+            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
+                if is_latin1_name(enc) =>
+            {
+                let Some(b) = latin1(s) else {
+                    return Some(None);
+                };
+                self.charge(b.len())?;
+                let v = if name == "bytearray" {
+                    Value::ByteArray(Arc::new(b))
+                } else {
+                    Value::Bytes(Arc::from(b))
+                };
+                (v, 0)
+            }
+            _ => return Some(None),
+        }))
+    }
+
+    // ---- the loop ----
+
+    fn run(&mut self) -> Option<Value> {
+        loop {
+            let code = self.u8()?;
+            match code {
+                op::STOP => {
+                    check(
+                        self.marks.is_empty()
+                            && self.vals.len() == 1
+                            && self.pos == self.data.len(),
+                    )?;
+                    return self.vals.pop();
+                }
+                op::PROTO => {
+                    let p = self.u8()?;
+                    check(p <= 5)?;
+                    self.proto = p;
+                }
+                op::FRAME => {
+                    let n = self.u64()?;
+                    check(n <= (self.data.len() - self.pos) as u64)?;
+                }
+                // ---- scalars ----
+                op::NONE => self.push(Value::None),
+                op::NEWTRUE => self.push(Value::Bool(true)),
+                op::NEWFALSE => self.push(Value::Bool(false)),
+                op::BININT => {
+                    let n = self.u32()? as i32;
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::BININT1 => {
+                    let n = self.u8()?;
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::BININT2 => {
+                    let n = u16::from_le_bytes(self.array::<2>()?);
+                    self.push(Value::Int(i64::from(n)));
+                }
+                op::LONG1 => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(long_le(b));
+                }
+                op::LONG4 => {
+                    let n = self.u32()? as i32;
+                    check(n >= 0)?;
+                    let b = self.take_len(n as u64)?;
+                    self.push(long_le(b));
+                }
+                op::BINFLOAT => {
+                    let f = f64::from_be_bytes(self.array::<8>()?);
+                    self.push(Value::Float(f));
+                }
+                // ---- strings and bytes ----
+                op::SHORT_BINUNICODE => {
+                    let n = self.u8()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE => {
+                    let n = self.u32()?;
+                    self.unicode(u64::from(n))?;
+                }
+                op::BINUNICODE8 => {
+                    let n = self.u64()?;
+                    self.unicode(n)?;
+                }
+                op::SHORT_BINBYTES => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES => {
+                    let n = self.u32()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BINBYTES8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.push(Value::Bytes(Arc::from(b)));
+                }
+                op::BYTEARRAY8 => {
+                    let n = self.u64()?;
+                    let b = self.take_len(n)?;
+                    self.push(Value::ByteArray(Arc::new(b.to_vec())));
+                }
+                op::SHORT_BINSTRING => {
+                    let n = self.u8()?;
+                    let b = self.take_len(u64::from(n))?;
+                    self.py2_str(b)?;
+                }
+                op::BINSTRING => {
+                    let n = self.u32()? as i32;
+                    check(n >= 0)?;
+                    let b = self.take_len(n as u64)?;
+                    self.py2_str(b)?;
+                }
+                op::READONLY_BUFFER => {
+                    self.has_top()?;
+                    let top = self.vals.len() - 1;
+                    match &self.vals[top] {
+                        Value::Bytes(_) => {}
+                        Value::ByteArray(b) => {
+                            let v = Value::Bytes(Arc::from(b.as_slice()));
+                            // The memo keeps the bytearray, as in the graph decoder.
+                            self.release(top);
+                            self.vals[top] = v;
+                            self.meta[top] = SCALAR;
+                        }
+                        _ => return None,
+                    }
+                }
+                // ---- containers ----
+                op::EMPTY_LIST => self.empty(Value::List(Arc::new(Items::new())))?,
+                op::EMPTY_TUPLE => self.empty(Value::Tuple(Arc::new(Items::new())))?,
+                op::EMPTY_DICT => self.empty(Value::Dict(Arc::new(Pairs::new())))?,
+                op::EMPTY_SET => self.empty(Value::Set(Arc::new(Items::new())))?,
+                op::LIST | op::TUPLE | op::FROZENSET => {
+                    let m = self.pop_mark()?;
+                    self.charge(2 * NODE_COST + (self.vals.len() - m) * SLOT)?;
+                    let h = self.settle(m)?;
+                    let items = Arc::new(Items::from(self.drain_from(m)));
+                    let v = match code {
+                        op::LIST => Value::List(items),
+                        op::TUPLE => Value::Tuple(items),
+                        _ => Value::FrozenSet(items),
+                    };
+                    self.push_container(v, h);
+                }
+                op::DICT => {
+                    let m = self.pop_mark()?;
+                    let n = self.vals.len() - m;
+                    check(n % 2 == 0)?;
+                    self.charge(2 * NODE_COST + n * SLOT)?;
+                    let h = self.settle(m)?;
+                    let mut pairs = Vec::new();
+                    push_pairs(&mut pairs, &mut self.vals, m);
+                    self.meta.truncate(m);
+                    self.push_container(Value::Dict(Arc::new(Pairs::from(pairs))), h);
+                }
+                op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                    let n = usize::from(code - op::TUPLE1 + 1);
+                    check(self.vals.len() >= self.fence() + n)?;
+                    self.charge(2 * NODE_COST + n * SLOT)?;
+                    let m = self.vals.len() - n;
+                    let h = self.settle(m)?;
+                    let items = self.drain_from(m);
+                    self.push_container(Value::Tuple(Arc::new(Items::from(items))), h);
+                }
+                op::APPEND => {
+                    self.has_top()?;
+                    self.append(self.vals.len() - 1)?;
+                }
+                op::APPENDS => {
+                    let m = self.pop_mark()?;
+                    self.append(m)?;
+                }
+                op::SETITEM => {
+                    check(self.vals.len() >= self.fence() + 2)?;
+                    self.set_items(self.vals.len() - 2)?;
+                }
+                op::SETITEMS => {
+                    let m = self.pop_mark()?;
+                    self.set_items(m)?;
+                }
+                op::ADDITEMS => {
+                    let m = self.pop_mark()?;
+                    self.add_items(m)?;
+                }
+                // ---- stack manipulation ----
+                op::MARK => {
+                    self.charge(8)?;
+                    self.marks.push(self.vals.len());
+                }
+                op::POP => {
+                    if self.marks.last() == Some(&self.vals.len()) {
+                        self.marks.pop();
+                    } else {
+                        self.pop()?;
+                    }
+                }
+                op::POP_MARK => {
+                    let m = self.pop_mark()?;
+                    self.release(m);
+                    self.vals.truncate(m);
+                    self.meta.truncate(m);
+                }
+                op::DUP => {
+                    self.has_top()?;
+                    let top = self.vals.len() - 1;
+                    let v = self.vals[top].clone();
+                    let meta = Meta {
+                        memo: NO_MEMO,
+                        height: self.meta[top].height,
+                    };
+                    self.push_meta(v, meta);
+                }
+                // ---- memo ----
+                op::BINGET => {
+                    let i = self.u8()?;
+                    self.memo_get(usize::from(i))?;
+                }
+                op::LONG_BINGET => {
+                    let i = self.u32()?;
+                    self.memo_get(i as usize)?;
+                }
+                op::BINPUT => {
+                    let i = self.u8()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::LONG_BINPUT => {
+                    let i = self.u32()?;
+                    self.memo_put(u64::from(i))?;
+                }
+                op::MEMOIZE => self.memo_put(self.memo_count as u64)?,
+                // ---- objects ----
+                op::GLOBAL => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.charge(module.len() + name.len() + NODE_COST)?;
+                    let module = std::str::from_utf8(module).ok()?;
+                    let name = std::str::from_utf8(name).ok()?;
+                    let g = self.global(module, name);
+                    self.push(g);
+                }
+                op::STACK_GLOBAL => {
+                    let (name, _) = self.pop()?;
+                    let (module, _) = self.pop()?;
+                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                        return None;
+                    };
+                    self.charge(NODE_COST)?;
+                    let g = match (module.as_str(), name.as_str()) {
+                        (Some(m), Some(n)) => self.global(m, n),
+                        _ => Value::Global(Arc::new(Global { module, name })),
+                    };
+                    self.push(g);
+                }
+                op::REDUCE => {
+                    let (args, args_meta) = self.pop()?;
+                    let (callable, callable_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    match self.normalize(&callable, &args, args_meta.height)? {
+                        Some((v, h)) => self.push_container(v, h),
+                        None => {
+                            let h = h.max(callable_meta.height);
+                            self.new_object(Construct::Reduce, callable, args, None, h)?;
+                        }
+                    }
+                }
+                op::NEWOBJ => {
+                    let (args, args_meta) = self.pop()?;
+                    let (cls, cls_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    let h = h.max(cls_meta.height);
+                    self.new_object(Construct::NewObj, cls, args, None, h)?;
+                }
+                op::NEWOBJ_EX => {
+                    let (kwargs, kwargs_meta) = self.pop()?;
+                    let (args, args_meta) = self.pop()?;
+                    let (cls, cls_meta) = self.pop()?;
+                    let (args, h) = self.tuple_items(args, args_meta)?;
+                    check(matches!(kwargs, Value::Dict(_)))?;
+                    let h = h.max(cls_meta.height).max(kwargs_meta.height);
+                    self.new_object(Construct::NewObjEx, cls, args, Some(kwargs), h)?;
+                }
+                op::BUILD => {
+                    let (state, state_meta) = self.pop()?;
+                    self.has_top()?;
+                    let h = self.level(state_meta.height)?;
+                    let t = self.vals.len() - 1;
+                    let mut target = self.open(t);
+                    match &mut target {
+                        Value::Object(o) => Arc::get_mut(o)?.state = Some(state),
+                        _ => return None,
+                    }
+                    self.close(t, target, h);
+                }
+                // Protocol 0 text opcodes, INST / OBJ and everything refused: the graph
+                // decoder's business.
+                _ => return None,
+            }
+        }
+    }
+
+    #[inline]
+    fn empty(&mut self, v: Value) -> Option<()> {
+        self.charge(NODE_COST)?;
+        let h = self.level(0)?;
+        self.push_container(v, h);
+        Some(())
+    }
+
+    #[inline]
+    fn unicode(&mut self, n: u64) -> Option<()> {
+        let b = self.take_len(n)?;
+        let s = PyStr::from_surrogatepass(b)?;
+        self.push(Value::Str(s));
+        Some(())
+    }
+
+    fn py2_str(&mut self, b: &[u8]) -> Option<()> {
+        check(b.is_ascii())?;
+        let s = std::str::from_utf8(b).ok()?;
+        self.push(Value::Str(PyStr::from(s)));
+        Some(())
+    }
+}
+
+/// Memo entries stored before the fast path looks ahead for GETs (small pickles do not pay
+/// for the scan).
+const SCAN_AFTER: usize = 64;
+
+/// The memo indices that some GET / BINGET / LONG_BINGET of `data[start..]` (up to the
+/// first STOP) reads, as a bit set: the fast path keeps memo entries only for those (most memoized
+/// values are never read back). `None` when the scan meets an opcode the fast path does
+/// not handle anyway, or an index past what any memo of `data` could hold.
+///
+/// Opcodes are parsed one after the other exactly as the decoder parses them, so the
+/// scan sees the same GETs the decoder will run.
+fn fetched_indices(data: &[u8], start: usize) -> Option<Vec<u64>> {
+    let limit = data.len() as u64 + 64;
+    let mut bits: Vec<u64> = Vec::new();
+    let mut pos = start;
+    loop {
+        let code = *data.get(pos)?;
+        pos += 1;
+        let fixed = FIXED_ARG[usize::from(code)];
+        if fixed != VARIABLE {
+            // Opcodes with a fixed-size argument (most of them): no bound check needed
+            // here, the next read (`data.get`) fails past the end.
+            pos += usize::from(fixed);
+            continue;
+        }
+        let skip: usize = match code {
+            op::STOP => break,
+            op::BINGET | op::LONG_BINGET => {
+                let (i, n) = if code == op::BINGET {
+                    (u64::from(*data.get(pos)?), 1)
+                } else {
+                    (u64::from(le4(data, pos)?), 4)
+                };
+                check(i < limit)?;
+                let word = (i / 64) as usize;
+                if word >= bits.len() {
+                    bits.resize(word + 1, 0);
+                }
+                bits[word] |= 1 << (i % 64);
+                n
+            }
+            op::SHORT_BINUNICODE | op::SHORT_BINBYTES | op::SHORT_BINSTRING | op::LONG1 => {
+                1 + usize::from(*data.get(pos)?)
+            }
+            op::BINUNICODE | op::BINBYTES | op::BINSTRING | op::LONG4 => {
+                4 + le4(data, pos)? as usize
+            }
+            op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => {
+                let b = data.get(pos..pos.checked_add(8)?)?;
+                let n = u64::from_le_bytes(b.try_into().ok()?);
+                usize::try_from(n).ok()?.checked_add(8)?
+            }
+            op::GLOBAL => {
+                for _ in 0..2 {
+                    let n = data.get(pos..)?.iter().position(|b| *b == b'\n')?;
+                    pos += n + 1;
+                }
+                0
+            }
+            // What the fast path gives up on anyway.
+            _ => return None,
+        };
+        pos = pos.checked_add(skip)?;
+        check(pos <= data.len())?;
+    }
+    Some(bits)
+}
+
+/// [`FIXED_ARG`] of an opcode whose argument is not of a fixed size (or that the scan
+/// handles itself).
+const VARIABLE: u8 = u8::MAX;
+
+/// The argument size of each opcode the fast path runs whose argument has a fixed size;
+/// [`VARIABLE`] for every other byte.
+static FIXED_ARG: [u8; 256] = {
+    let mut t = [VARIABLE; 256];
+    let sized: [(u8, u8); 36] = [
+        (op::NONE, 0),
+        (op::NEWTRUE, 0),
+        (op::NEWFALSE, 0),
+        (op::READONLY_BUFFER, 0),
+        (op::EMPTY_LIST, 0),
+        (op::EMPTY_TUPLE, 0),
+        (op::EMPTY_DICT, 0),
+        (op::EMPTY_SET, 0),
+        (op::LIST, 0),
+        (op::TUPLE, 0),
+        (op::FROZENSET, 0),
+        (op::DICT, 0),
+        (op::TUPLE1, 0),
+        (op::TUPLE2, 0),
+        (op::TUPLE3, 0),
+        (op::APPEND, 0),
+        (op::APPENDS, 0),
+        (op::SETITEM, 0),
+        (op::SETITEMS, 0),
+        (op::ADDITEMS, 0),
+        (op::MARK, 0),
+        (op::POP, 0),
+        (op::POP_MARK, 0),
+        (op::DUP, 0),
+        (op::MEMOIZE, 0),
+        (op::STACK_GLOBAL, 0),
+        (op::REDUCE, 0),
+        (op::NEWOBJ, 0),
+        (op::NEWOBJ_EX, 0),
+        (op::BUILD, 0),
+        (op::PROTO, 1),
+        (op::BININT1, 1),
+        (op::BINPUT, 1),
+        (op::BININT2, 2),
+        (op::BININT, 4),
+        (op::FRAME, 8),
+    ];
+    let mut i = 0;
+    while i < sized.len() {
+        t[sized[i].0 as usize] = sized[i].1;
+        i += 1;
+    }
+    t[op::LONG_BINPUT as usize] = 4;
+    t[op::BINFLOAT as usize] = 8;
+    t
+};
+
+/// The 4 little-endian bytes at `at`.
+#[inline(always)]
+fn le4(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+/// `v.clone()`, inlined for the variants memo hits usually are.
+#[inline(always)]
+fn dup(v: &Value) -> Value {
+    match v {
+        Value::Str(s) => Value::Str(s.clone()),
+        Value::Tuple(a) => Value::Tuple(Arc::clone(a)),
+        Value::List(a) => Value::List(Arc::clone(a)),
+        Value::Dict(a) => Value::Dict(Arc::clone(a)),
+        Value::Global(a) => Value::Global(Arc::clone(a)),
+        other => other.clone(),
+    }
+}
+
+/// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
+#[inline]
+fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
+    let n = (stack.len() - m) / 2;
+    debug_assert_eq!(stack.len() - m, 2 * n);
+    d.reserve(n);
+    let len = d.len();
+    // SAFETY: `stack[m..m + 2n]` are initialized values; each is read exactly once and
+    // the stack's length is cut to `m` right after, so none is dropped or read again.
+    // `d` has room for `n` more pairs (reserved above); each slot `len + i` is written
+    // once (both fields) before the length is raised to cover it. Nothing in between
+    // can panic. This is a plain move of the values, done by hand because the safe
+    // version (moving through `(Value, Value)` temporaries) stalls on store forwarding.
+    unsafe {
+        let src = stack.as_ptr().add(m);
+        let dst = d.as_mut_ptr().add(len);
+        for i in 0..n {
+            let pair = dst.add(i);
+            std::ptr::addr_of_mut!((*pair).0).write(std::ptr::read(src.add(2 * i)));
+            std::ptr::addr_of_mut!((*pair).1).write(std::ptr::read(src.add(2 * i + 1)));
+        }
+        stack.set_len(m);
+        d.set_len(len + n);
+    }
+}

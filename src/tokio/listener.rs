@@ -1,0 +1,224 @@
+//! [`AsyncListener`]: Python's `Listener` on tokio.
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ::tokio::net::{TcpListener, UnixListener};
+
+use super::AsyncConnection;
+use crate::address::Family;
+use crate::wire::handshake::{AuthKey, Handshake};
+use crate::{Address, Digest, Error, Listener, ListenerOptions, Result};
+
+/// Python's `Listener` on tokio: binds, accepts, authenticates.
+///
+/// Binding reuses the blocking [`Listener`] (same options, `SO_REUSEADDR`, socket file
+/// removed on drop); accepting waits on tokio's reactor. `accept` takes `&self`, so one
+/// listener can be shared between tasks (in an `Arc`).
+///
+/// | method | cancel-safe? |
+/// |---|---|
+/// | [`accept_pending`](AsyncListener::accept_pending) | yes: no connection is taken until it returns |
+/// | [`accept`](AsyncListener::accept) | no: cancelled during the handshake, that connection is dropped |
+/// | [`AsyncPendingConnection::authenticate`] | no: cancelled, the connection is dropped |
+///
+/// [`AsyncListener::accept`] runs the handshake inside the accepting future, so one slow
+/// peer delays the next accept; a server accepts with
+/// [`AsyncListener::accept_pending`] and spawns [`AsyncPendingConnection::authenticate`].
+pub struct AsyncListener {
+    /// A second descriptor of the listening socket, registered with tokio.
+    socket: Socket,
+    /// The bound listener: address, options, socket file removal on drop.
+    inner: Listener,
+    key: Option<AuthKey>,
+    last_accepted: Mutex<Option<Address>>,
+}
+
+#[derive(Debug)]
+enum Socket {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl fmt::Debug for AsyncListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncListener")
+            .field("listener", &self.inner)
+            .finish()
+    }
+}
+
+/// An accepted connection whose digest challenge has not run yet (see
+/// [`AsyncListener::accept_pending`]). Dropping it closes the connection.
+#[derive(Debug)]
+#[must_use = "call authenticate() to run the handshake and get the connection"]
+pub struct AsyncPendingConnection {
+    conn: AsyncConnection,
+    key: Option<AuthKey>,
+    digest: Digest,
+    timeout: Option<Duration>,
+    peer: Option<Address>,
+}
+
+impl AsyncPendingConnection {
+    /// Runs the digest challenge (if the listener has a key) under the listener's
+    /// handshake timeout: deliver, then answer. Returns the connection, ready for use.
+    pub async fn authenticate(self) -> Result<AsyncConnection> {
+        let AsyncPendingConnection {
+            mut conn,
+            key,
+            digest,
+            timeout,
+            ..
+        } = self;
+        if let Some(key) = key {
+            conn.run_handshake_within(Handshake::listener(key.expose(), digest), timeout)
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    /// The peer's address (`None` for an unnamed AF_UNIX peer).
+    pub fn peer(&self) -> Option<Address> {
+        self.peer.clone()
+    }
+}
+
+impl AsyncListener {
+    /// Binds `address`; with `authkey`, every accepted connection runs the digest
+    /// challenge. Must be called within a tokio runtime (else an [`Error::Io`]).
+    pub fn bind(address: &Address, authkey: Option<&[u8]>) -> Result<AsyncListener> {
+        let mut options = ListenerOptions::new();
+        options.authkey = authkey.map(<[u8]>::to_vec);
+        AsyncListener::bind_with(address, options)
+    }
+
+    /// Binds `address` with `options` (see [`ListenerOptions`]).
+    pub fn bind_with(address: &Address, options: ListenerOptions) -> Result<AsyncListener> {
+        AsyncListener::from_listener(Listener::bind_with(address, options)?)
+    }
+
+    /// Binds an arbitrary free address of `family` (see [`Listener::bind_any`]).
+    pub fn bind_any(family: Family, options: ListenerOptions) -> Result<AsyncListener> {
+        AsyncListener::from_listener(Listener::bind_any(family, options)?)
+    }
+
+    /// Moves a bound blocking [`Listener`] onto tokio (its socket becomes non-blocking).
+    pub fn from_listener(listener: Listener) -> Result<AsyncListener> {
+        if ::tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Io(io::Error::other(
+                "AsyncListener needs a tokio runtime with I/O enabled",
+            )));
+        }
+        let fd: OwnedFd = listener.as_fd().try_clone_to_owned()?;
+        let socket = match listener.address().family() {
+            Family::Inet => {
+                let std = std::net::TcpListener::from(fd);
+                std.set_nonblocking(true)?;
+                Socket::Tcp(TcpListener::from_std(std)?)
+            }
+            Family::Unix | Family::Abstract => {
+                let std = std::os::unix::net::UnixListener::from(fd);
+                std.set_nonblocking(true)?;
+                Socket::Unix(UnixListener::from_std(std)?)
+            }
+            Family::Pipe => {
+                return Err(listener
+                    .address()
+                    .error("named pipes are not supported by the async API"))
+            }
+        };
+        let key = listener.options().authkey.as_deref().map(AuthKey::new);
+        Ok(AsyncListener {
+            socket,
+            inner: listener,
+            key,
+            last_accepted: Mutex::new(None),
+        })
+    }
+
+    /// Accepts one connection without authenticating it; call
+    /// [`AsyncPendingConnection::authenticate`] (e.g. in a spawned task). Cancel-safe.
+    pub async fn accept_pending(&self) -> Result<AsyncPendingConnection> {
+        let (mut conn, peer) = loop {
+            let accepted = match &self.socket {
+                Socket::Tcp(l) => l
+                    .accept()
+                    .await
+                    .map(|(s, peer)| (AsyncConnection::from_tcp(s), Some(Address::from(peer)))),
+                Socket::Unix(l) => l.accept().await.map(|(s, _)| {
+                    let conn = AsyncConnection::from_unix(s);
+                    let peer = conn.peer_address();
+                    (conn, peer)
+                }),
+            };
+            match accepted {
+                Ok(pair) => break pair,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        *self.last_accepted.lock().unwrap_or_else(|p| p.into_inner()) = peer.clone();
+        let options = self.inner.options();
+        conn.set_max_message_size(options.max_message_size);
+        Ok(AsyncPendingConnection {
+            conn,
+            key: self.key.clone(),
+            digest: options.digest,
+            timeout: options.handshake_timeout,
+            peer,
+        })
+    }
+
+    /// Accepts one connection and, with an authkey, runs the digest challenge under the
+    /// handshake timeout (Python's `accept`). Not cancel-safe during the handshake.
+    pub async fn accept(&self) -> Result<AsyncConnection> {
+        self.accept_pending().await?.authenticate().await
+    }
+
+    /// The bound address (port 0 resolved).
+    pub fn address(&self) -> Address {
+        self.inner.address()
+    }
+
+    /// The peer of the last accepted connection (`None` before the first accept, or when
+    /// that peer was an unnamed AF_UNIX socket).
+    pub fn last_accepted(&self) -> Option<Address> {
+        self.last_accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The options the listener was bound with.
+    pub fn options(&self) -> &ListenerOptions {
+        self.inner.options()
+    }
+
+    /// Closes the listener (dropping it does the same, removing a socket file).
+    pub fn close(self) -> Result<()> {
+        drop(self);
+        Ok(())
+    }
+}
+
+impl AsFd for AsyncListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.socket {
+            Socket::Tcp(l) => l.as_fd(),
+            Socket::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for AsyncListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
