@@ -60,8 +60,9 @@ fn round_trip(
         Err(e) => panic!("a decoded value always encodes with protocol {protocol}: {e:?}"),
     };
     // Another protocol may cost the decoder more for the same value (protocol 2 writes
-    // bytes as `_codecs.encode(str, 'latin1')`): allow our own pickle more room.
-    let roomy = opts.clone().max_alloc(opts.max_alloc.saturating_mul(16));
+    // bytes as `_codecs.encode(str, 'latin1')`; a memoized argument tuple read by many
+    // REDUCEs is written out at each one): allow our own pickle more room.
+    let roomy = opts.clone().max_alloc(opts.max_alloc.saturating_mul(256));
     Some(mpconn::pickle::loads_with(&bytes, &roomy).expect("our own pickle decodes"))
 }
 
