@@ -228,6 +228,15 @@ impl<'a> Decoder<'a> {
 
     // ---- the stack ----
 
+    /// Doubles the stack's room, charging the new slots before they are allocated.
+    #[cold]
+    fn grow_stack(&mut self) -> R<()> {
+        let more = self.stack.capacity().max(16);
+        self.charge(more * SLOT)?;
+        self.stack.reserve_exact(more);
+        Ok(())
+    }
+
     /// The lowest stack index the current opcode may pop (the last MARK).
     #[inline]
     fn fence(&self) -> usize {
@@ -258,10 +267,11 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Pops the items above the last MARK.
+    /// Pops the items above the last MARK (the node they go into is charged by
+    /// `push_node`).
     fn mark_items(&mut self) -> R<Vec<Value>> {
         let m = self.pop_mark()?;
-        self.charge(NODE_COST + (self.stack.len() - m) * SLOT)?;
+        self.charge((self.stack.len() - m) * SLOT)?;
         Ok(self.stack.drain(m..).collect())
     }
 
@@ -322,6 +332,11 @@ impl<'a> Decoder<'a> {
                 return Err(self.err(K::UnexpectedEof));
             };
             self.pos += 1;
+            // No opcode pushes more than one value: with room for one, the stack never
+            // grows behind `max_alloc`'s back (scalars left on the stack cost memory too).
+            if self.stack.len() == self.stack.capacity() {
+                self.grow_stack()?;
+            }
             match code {
                 op::STOP => return self.stop(),
                 op::PROTO => {
@@ -495,7 +510,7 @@ impl<'a> Decoder<'a> {
                     if n % 2 != 0 {
                         return self.bad("odd number of items for DICT");
                     }
-                    self.charge(NODE_COST + n * SLOT)?;
+                    self.charge(n * SLOT)?;
                     let mut pairs = Vec::new();
                     push_pairs(&mut pairs, &mut self.stack, m);
                     self.push_node(NodeData::Dict(pairs))?;
@@ -505,7 +520,7 @@ impl<'a> Decoder<'a> {
                     if self.stack.len() < self.fence() + n {
                         return Err(self.err(K::StackUnderflow));
                     }
-                    self.charge(NODE_COST + n * SLOT)?;
+                    self.charge(n * SLOT)?;
                     let items = self.stack.split_off(self.stack.len() - n);
                     self.push_node(NodeData::Tuple(items))?;
                 }
@@ -832,6 +847,41 @@ impl<'a> Decoder<'a> {
                 } else {
                     NodeData::FrozenSet(items)
                 };
+                self.new_node(data).map(Some)
+            }
+            // `getattr(module.Outer, 'Inner')`: how a dotted qualified name is written
+            // below protocol 4 (by CPython and our encoder), and how CPython writes a
+            // method of a class at any protocol. The same global as protocol 4's
+            // STACK_GLOBAL `module`, `Outer.Inner`.
+            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
+                let (Some(m), Some(n), Some(a)) =
+                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
+                else {
+                    return Ok(None);
+                };
+                self.charge(NODE_COST + n.len() + a.len())?;
+                Ok(Some(Value::global(m, &format!("{n}.{a}"))))
+            }
+            // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
+            // loads it to the same object): back to the NEWOBJ_EX object it came from.
+            ("copyreg", "__newobj_ex__", [cls, cls_args, kwargs]) => {
+                let items = match self.arena.node_mut(cls_args) {
+                    Some(NodeData::Tuple(t)) => t.clone(),
+                    _ => return Ok(None),
+                };
+                if !matches!(self.arena.node_mut(kwargs), Some(NodeData::Dict(_))) {
+                    return Ok(None);
+                }
+                for v in &items {
+                    self.arena.mark_shared(v);
+                }
+                self.charge(items.len() * SLOT)?;
+                let data = object(
+                    Construct::NewObjEx,
+                    cls.clone(),
+                    items,
+                    Some(kwargs.clone()),
+                );
                 self.new_node(data).map(Some)
             }
             ("builtins", "bytes", []) => Ok(Some(Value::Bytes(Arc::from(&[][..])))),

@@ -232,7 +232,9 @@ fn push_object<'a>(o: &'a Object, stack: &mut Vec<Task<'a>>) {
     if let Some(kwargs) = &o.kwargs {
         stack.push(Task::Val(kwargs));
         stack.push(Task::Lit("**"));
-        if !o.args.is_empty() {
+        // After the arguments, or after the class that `__new__` receives first.
+        let after_class = matches!(o.construct, Construct::NewObj | Construct::NewObjEx);
+        if !o.args.is_empty() || after_class {
             stack.push(Task::Lit(", "));
         }
     }

@@ -173,6 +173,16 @@ impl<'a> Fast<'a> {
         check(self.alloc <= self.max_alloc)
     }
 
+    /// Doubles the room of the value and meta stacks, charging it first.
+    #[cold]
+    fn grow_stack(&mut self) -> Option<()> {
+        let more = self.vals.capacity().max(16);
+        self.charge(more * (SLOT + std::mem::size_of::<Meta>()))?;
+        self.vals.reserve_exact(more);
+        self.meta.reserve_exact(more);
+        Some(())
+    }
+
     /// The height of a container holding values of height at most `h`.
     #[inline(always)]
     fn level(&self, h: u32) -> Option<u32> {
@@ -499,6 +509,34 @@ impl<'a> Fast<'a> {
                 (v, h)
             }
             ("builtins", "set" | "frozenset", [_]) => return Some(None),
+            // The graph decoder's two rewrites: `getattr(module.Outer, 'Inner')` is the
+            // global `module.Outer.Inner`; `copyreg.__newobj_ex__(cls, args, kwargs)`
+            // is the NEWOBJ_EX object.
+            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
+                let (Some(m), Some(n), Some(a)) =
+                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
+                else {
+                    return Some(None);
+                };
+                self.charge(NODE_COST + n.len() + a.len())?;
+                (Value::global(m, &format!("{n}.{a}")), 0)
+            }
+            ("copyreg", "__newobj_ex__", [cls, Value::Tuple(t), kwargs @ Value::Dict(_)]) => {
+                let items = t.to_vec();
+                self.charge(NODE_COST + items.len() * SLOT)?;
+                // The object holds what the argument tuple held, one level down at most.
+                let h = self.level(args_height.saturating_sub(1))?;
+                let o = Object {
+                    construct: Construct::NewObjEx,
+                    callable: cls.clone(),
+                    args: items,
+                    kwargs: Some(kwargs.clone()),
+                    state: None,
+                    list_items: Vec::new(),
+                    dict_items: Vec::new(),
+                };
+                (Value::Object(Arc::new(o)), h)
+            }
             ("builtins", "bytes", []) => (Value::Bytes(Arc::from(&[][..])), 0),
             ("builtins", "bytearray", []) => (Value::ByteArray(Arc::new(Vec::new())), 0),
             ("builtins", "bytes", [Value::Bytes(b)]) => (Value::Bytes(b.clone()), 0),
@@ -530,6 +568,12 @@ impl<'a> Fast<'a> {
     fn run(&mut self) -> Option<Value> {
         loop {
             let code = self.u8()?;
+            // Room for one more stack entry, charged before it is allocated (the graph
+            // decoder charges its stack the same way; scalars left on the stack cost
+            // memory too).
+            if self.vals.len() == self.vals.capacity() {
+                self.grow_stack()?;
+            }
             match code {
                 op::STOP => {
                     check(

@@ -1,0 +1,103 @@
+//! Any bytes into `FrameDecoder`, fed in random-sized pieces: never a panic, and the
+//! messages and the error are the same whatever the chunking (compared with feeding the
+//! whole input at once), the header parser agrees, and EOF gives the right error.
+//!
+//! Input layout: byte 0 picks the maximum message size, byte 1 seeds the chunk sizes,
+//! the rest is the byte stream.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use mpconn::wire::frame::{parse_header, FrameDecoder, HeaderStatus};
+
+/// What feeding a stream gives: the messages, then the error (if any) and how many
+/// bytes were used before it, and whether the decoder ended at a message boundary.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    messages: Vec<Vec<u8>>,
+    error: Option<String>,
+    at_boundary: bool,
+}
+
+fn run(max: Option<usize>, stream: &[u8], mut next_chunk: impl FnMut() -> usize) -> Outcome {
+    let mut dec = FrameDecoder::new(max);
+    let mut messages = Vec::new();
+    let mut pos = 0;
+    while pos < stream.len() {
+        let end = (pos + next_chunk()).min(stream.len());
+        let mut piece = &stream[pos..end];
+        while !piece.is_empty() {
+            match dec.feed(piece) {
+                Ok((used, msg)) => {
+                    assert!(used <= piece.len(), "used more than fed");
+                    if let Some(m) = msg {
+                        messages.push(m);
+                    } else {
+                        // Without a message, everything fed must have been used.
+                        assert_eq!(used, piece.len(), "bytes left over without a message");
+                    }
+                    piece = &piece[used..];
+                    pos += used;
+                }
+                Err(e) => {
+                    return Outcome {
+                        messages,
+                        error: Some(format!("{e}")),
+                        at_boundary: dec.at_boundary(),
+                    }
+                }
+            }
+        }
+    }
+    let at_boundary = dec.at_boundary();
+    let eof = dec.eof_error();
+    assert_eq!(
+        at_boundary,
+        matches!(eof, mpconn::Error::Eof),
+        "EOF error {eof:?} disagrees with at_boundary"
+    );
+    Outcome {
+        messages,
+        error: None,
+        at_boundary,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 2 {
+        return;
+    }
+    let max = match data[0] % 4 {
+        0 => None,
+        1 => Some(0),
+        2 => Some(64),
+        _ => Some(1 << 16),
+    };
+    let stream = &data[2..];
+
+    // The header parser: a complete header never claims more bytes than given.
+    match parse_header(stream) {
+        Ok(HeaderStatus::Complete { header_len, .. }) => assert!(header_len <= stream.len()),
+        Ok(HeaderStatus::Incomplete { needed }) => assert!(needed > 0 && needed <= 12),
+        Err(_) => {}
+    }
+
+    let whole = run(max, stream, || usize::MAX);
+    let mut state = u32::from(data[1]) | 0x100;
+    let chunked = run(max, stream, || {
+        // xorshift: pieces of 1 to 16 bytes, sometimes 1.
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state % 16) as usize + 1
+    });
+    assert_eq!(whole, chunked, "chunking changed the outcome");
+    let bytewise = run(max, stream, || 1);
+    assert_eq!(
+        whole, bytewise,
+        "byte-at-a-time feeding changed the outcome"
+    );
+    for m in &whole.messages {
+        if let Some(max) = max {
+            assert!(m.len() <= max, "a message over the maximum was returned");
+        }
+    }
+});
