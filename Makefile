@@ -95,8 +95,22 @@ bench: maybe-pythons
 	$(CARGO) build --release --all-features --bins --examples
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
+## fuzz: seeds fuzz/corpus/ from fixtures/, then runs each cargo-fuzz target for
+## FUZZ_SECONDS (one at a time; a crash stops the run, its input is in fuzz/artifacts/).
+## Needs the nightly toolchain; installs cargo-fuzz when missing.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= frame_decode handshake connection_recv pickle_decode pickle_roundtrip
+FUZZ_FLAGS = -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1
+
 fuzz:
-	@echo "fuzz: not written yet (cargo-fuzz targets arrive with the fuzzing issue)"
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	$(PYTHON) fuzz/seed_corpus.py
+	for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  $(CARGO) +nightly fuzz run -O -s none $$t -- -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS); \
+	done
+	@echo "== fuzz connection_recv under AddressSanitizer: $(FUZZ_SECONDS) s"
+	$(CARGO) +nightly fuzz run -O connection_recv -- -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS)
 
 clean-venv:
 	rm -rf $(VENV)
