@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! Hostile peers against [`mpconn::server::Server`]: silent, wrong-key, oversize,
 //! truncating, killed, random and bomb-throwing peers, and 200 honest clients at once.
 //!

@@ -1,28 +1,4 @@
-//! The server the hostile-peer harness (`python_interop/test_hostile.py`) attacks: a
-//! [`mpconn::server::Server`] with an echo handler that decodes every message, in its own
-//! process so that its peak memory can be measured alone.
-//!
-//! ```text
-//! hostile_server ADDRESS [--authkey KEY] [--handshake-timeout-ms N] [--max-size BYTES|none]
-//! ```
-//!
-//! Prints `READY <address>`, then one line per report of the server:
-//!
-//! ```text
-//! ACCEPTED <peer>
-//! AUTHENTICATED <peer>
-//! FINISHED <peer> hwm=<bytes>
-//! FAILED <peer> <handshake|handler> <kind> hwm=<bytes> <message>
-//! REFUSED <peer> active=<n>
-//! ACCEPT_FAILED <kind> <message>
-//! ```
-//!
-//! `<peer>` is `host:port` (or `-` for an unnamed AF_UNIX peer); `hwm` is the process's
-//! peak resident set (`VmHWM`) when the report was made; `<kind>` names the error variant
-//! (`Eof`, `Truncated`, `MessageTooLong`, `Authentication`, `Pickle`, `Io`, `Timeout`, ...).
-//!
-//! The handler unpickles each message (`recv`); a tuple `(id, seq, bytes)` is answered with
-//! `(id, seq, zlib.crc32(bytes))`, anything else is sent back re-encoded. Runs until killed.
+//! The Unix implementation of the `hostile_server` example (see `main.rs`).
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -34,7 +10,7 @@ use mpconn::{Address, Connection, Error, Listener, ListenerOptions, Value};
 const USAGE: &str = "usage: hostile_server ADDRESS [--authkey KEY] [--handshake-timeout-ms N] \
 [--max-size BYTES|none]";
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
