@@ -2,62 +2,11 @@
 //! {Rust listener ← Python client, Python listener ← Rust client} × {TCP, Unix path,
 //! abstract} × {no key, key with the defaults, legacy digest forced from Rust, wrong key},
 //! echoing messages of 0, 1, 16384, 16385 and 1 MiB bytes.
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/cpython.rs"]
+mod cpython;
 
+use cpython::{first_line, interpreters, spawn_peer as python};
 use mpconn::{Address, Client, ClientOptions, Digest, Error, Family, Listener, ListenerOptions};
-
-const PEER: &str = r#"
-import sys
-from multiprocessing.connection import Listener, Client, AuthenticationError
-role, addr, key = sys.argv[1], sys.argv[2], sys.argv[3]
-key = None if key == '-' else key.encode()
-if addr.startswith('@'):
-    addr = '\0' + addr[1:]
-elif '/' not in addr:
-    host, port = addr.rsplit(':', 1)
-    addr = (host.strip('[]'), int(port))
-try:
-    if role == 'listen':
-        l = Listener(addr, authkey=key)
-        a = l.address
-        if isinstance(a, bytes):  # an abstract name comes back as bytes
-            a = a.decode()
-        if isinstance(a, tuple):
-            a = '%s:%d' % a
-        elif a.startswith('\0'):
-            a = '@' + a[1:]
-        print(a, flush=True)
-        c = l.accept()
-    else:
-        c = Client(addr, authkey=key)
-except AuthenticationError:
-    print('AuthenticationError', flush=True)
-    sys.exit(3)
-try:
-    while True:
-        c.send_bytes(c.recv_bytes())
-except EOFError:
-    pass
-"#;
-
-fn interpreters() -> Vec<String> {
-    [
-        "python3",
-        "/var/cache/mpconn/pythons/bin/python3.13",
-        "/var/cache/mpconn/pythons/bin/python3.14",
-        "/var/cache/mpconn/pythons/bin/python3.15",
-    ]
-    .into_iter()
-    .filter(|p| {
-        Command::new(p)
-            .args(["-c", "pass"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-    .map(String::from)
-    .collect()
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Keys {
@@ -89,16 +38,6 @@ fn rust_digest(k: Keys) -> Digest {
         Keys::LegacyFromRust => Digest::Legacy,
         _ => Digest::Sha256,
     }
-}
-
-fn python(py: &str, args: &[&str]) -> Child {
-    Command::new(py)
-        .arg("-c")
-        .arg(PEER)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn python")
 }
 
 fn echo(conn: &mut mpconn::Connection, cell: &str) {
@@ -159,11 +98,7 @@ fn a_rust_client_against_python_listeners() {
                     _ => format!("@mpconn-test-{}-{n}-{cells}", std::process::id()),
                 };
                 let mut child = python(&py, &["listen", &address, python_key(keys)]);
-                let mut line = String::new();
-                BufReader::new(child.stdout.as_mut().unwrap())
-                    .read_line(&mut line)
-                    .unwrap();
-                let address: Address = line.trim().parse().unwrap();
+                let address: Address = first_line(&mut child).parse().unwrap();
                 let mut options = ClientOptions::new().digest(rust_digest(keys));
                 options.authkey = rust_key(keys).map(<[u8]>::to_vec);
                 let connected = Client::connect_with(&address, &options);

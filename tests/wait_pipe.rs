@@ -6,28 +6,11 @@ use std::process::{Child, Command};
 use std::thread;
 use std::time::Duration;
 
-use mpconn::{pipe, wait, Connection, Error, Family, Listener, ListenerOptions, Waitable};
+#[path = "common/cpython.rs"]
+mod cpython;
 
-/// Interpreters present on this machine (3.11 as python3, then the provisioned ones).
-fn interpreters() -> Vec<String> {
-    let mut found = Vec::new();
-    for candidate in [
-        "python3".to_string(),
-        "/var/cache/mpconn/pythons/bin/python3.13".into(),
-        "/var/cache/mpconn/pythons/bin/python3.14".into(),
-        "/var/cache/mpconn/pythons/bin/python3.15".into(),
-    ] {
-        let ok = Command::new(&candidate)
-            .arg("-c")
-            .arg("pass")
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            found.push(candidate);
-        }
-    }
-    found
-}
+use cpython::interpreters;
+use mpconn::{pipe, wait, Connection, Error, Family, Listener, ListenerOptions, Waitable};
 
 /// Runs `python -c script` with `fd` inherited as descriptor 3.
 fn spawn_with_fd(python: &str, script: &str, args: &[&str], fd: RawFd) -> Child {
