@@ -83,7 +83,7 @@ test-windows:
 maybe-windows:
 	@status=0; bash scripts/test-windows.sh || status=$$?; \
 	if [ $$status -eq 77 ]; then \
-	  echo "test-windows: SKIPPED, named pipe tests not run: wine64 or mingw-w64 is missing and installing needs root (sudo bash scripts/windows-setup.sh; then make test-windows)" >&2; \
+	  echo "test-windows: SKIPPED, named pipe tests not run: the Windows cross toolchain or wine could not be set up here (reason above; as root: bash scripts/windows-setup.sh, then make test-windows)" >&2; \
 	elif [ $$status -ne 0 ]; then \
 	  exit $$status; \
 	fi

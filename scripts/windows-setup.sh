@@ -38,7 +38,12 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
     echo "windows-setup: no rustup to add the $TARGET target" >&2
     exit 77
   fi
-  rustup target add "$TARGET"
+  # The target's standard library comes from rustup's own servers, which some machines
+  # cannot reach (only package registries): then the Windows tests are skipped, loudly.
+  if ! rustup target add "$TARGET"; then
+    echo "windows-setup: 'rustup target add $TARGET' failed (no access to rustup's servers?)" >&2
+    exit 77
+  fi
 fi
 
 # The shim: Rust's std imports ProcessPrng from bcryptprimitives.dll, which wine 8 lacks.
