@@ -57,14 +57,30 @@ export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 rm -rf "$WINEPREFIX"
 mkdir -p "$WINEPREFIX"
 stop_wineserver() { WINEPREFIX="$WINEPREFIX" wineserver -k >/dev/null 2>&1 || true; }
-trap stop_wineserver EXIT
+
+# Runs one test executable under wine, its output shown and kept in $log.
+log="$(mktemp)"
+trap 'stop_wineserver; rm -f "$log"' EXIT
+run_exe() {
+  timeout "${MPCONN_WINE_TIMEOUT:-900}" "$WINE" "$1" "${@:2}" 2>&1 | tee "$log"
+  return "${PIPESTATUS[0]}"
+}
 
 failed=0
 while IFS= read -r exe; do
   cp target/windows-shim/bcryptprimitives.dll "$(dirname "$exe")/"
   echo "test-windows: wine $(basename "$exe")"
-  if ! timeout "${MPCONN_WINE_TIMEOUT:-900}" "$WINE" "$exe" "$@"; then
-    failed=1
+  if ! run_exe "$exe" "$@"; then
+    # Wine itself sometimes loses its server connection ("wine client error") before the
+    # test harness has said anything: that run tested nothing, so it is run once more on
+    # a fresh wineserver. A run whose harness reported a result is never retried.
+    if ! grep -q '^test result:' "$log"; then
+      echo "test-windows: wine stopped before $(basename "$exe") reported; running it once more"
+      stop_wineserver
+      run_exe "$exe" "$@" || failed=1
+    else
+      failed=1
+    fi
   fi
 done <<< "$exes"
 if [ $failed -ne 0 ]; then
