@@ -69,15 +69,13 @@ pub(crate) fn decode_graph(data: &[u8], options: &DecodeOptions) -> Result<Value
         opts: options,
     };
     let root = d.run()?;
-    let budget = options.max_alloc.saturating_sub(d.alloc);
     let end = data.len();
     // Drop the memo before converting so that the tree holds the only references.
     let Decoder { arena, .. } = d;
     arena
-        .into_value(root, options.max_depth, budget)
+        .into_value(root, options.max_depth)
         .map_err(|e| match e {
             ConvertError::TooDeep => PickleError::new(end, K::TooDeep(options.max_depth)),
-            ConvertError::Alloc => PickleError::new(end, K::AllocLimit(options.max_alloc)),
             ConvertError::Unshared => PickleError::new(
                 end,
                 K::WrongType("internal: a node reached twice was not marked shared".into()),

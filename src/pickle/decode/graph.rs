@@ -184,10 +184,6 @@ pub(super) struct Arena {
 pub(super) enum ConvertError {
     /// Nesting deeper than the limit.
     TooDeep,
-    /// The allocation budget ran out (conversion no longer copies nodes, so nothing
-    /// raises it today; the decoder still maps it to `AllocLimit`).
-    #[allow(dead_code)]
-    Alloc,
     /// A node reached twice that was not marked shared (a decoder bug, reported
     /// rather than panicking).
     Unshared,
@@ -254,14 +250,12 @@ impl Arena {
         }
     }
 
-    /// Converts the graph under `root` into a `Value` tree (see the module doc).
-    /// `_budget` is what remains of the allocation limit (conversion allocates nothing
-    /// beyond the nodes already charged).
+    /// Converts the graph under `root` into a `Value` tree (see the module doc). It
+    /// allocates nothing beyond the nodes the decoder already charged to `max_alloc`.
     pub(super) fn into_value(
         mut self,
         root: Value,
         max_depth: usize,
-        _budget: usize,
     ) -> Result<Value, ConvertError> {
         let Value::Ref(root) = root else {
             return Ok(root);
