@@ -1,0 +1,141 @@
+//! Shared memory against CPython: `ShareableList` blocks CPython wrote (fixtures from
+//! `python_interop/record_shared_memory.py`, one file per interpreter) decode to the
+//! same items and encode to the same bytes; assignments change the bytes as CPython's
+//! do. The live interop (Python creates / Rust reads and writes, and the reverse; both
+//! `SharedMemoryManager` directions) is in `python_interop/test_shared_memory.py`; the
+//! Rust client against CPython's `SharedMemoryManager` server is also here.
+
+use std::path::{Path, PathBuf};
+
+use mpconn::shared_memory::{layout, Item};
+use mpconn::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn fixture_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("fixtures/shared_memory"))
+        .expect("fixtures/shared_memory exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        4,
+        "one fixture file per interpreter: {files:?}"
+    );
+    files
+}
+
+fn items(literal: &str) -> Vec<Item> {
+    let value: Value = literal.parse().unwrap_or_else(|e| panic!("{literal}: {e}"));
+    value
+        .as_list()
+        .expect("a list literal")
+        .iter()
+        .map(|v| Item::from_value(v).unwrap_or_else(|| panic!("not an item: {v}")))
+        .collect()
+}
+
+fn item(literal: &str) -> Item {
+    items(&format!("[{literal}]")).remove(0)
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+struct Case {
+    file: String,
+    name: String,
+    items: Vec<Item>,
+    sets: Vec<(usize, Item)>,
+    last: Vec<Item>,
+    format: String,
+    block: Vec<u8>,
+}
+
+fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    for path in fixture_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for case in json.as_array().unwrap() {
+            out.push(Case {
+                file: path.file_name().unwrap().to_string_lossy().into_owned(),
+                name: case["name"].as_str().unwrap().to_string(),
+                items: items(case["items"].as_str().unwrap()),
+                sets: case["sets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s[0].as_u64().unwrap() as usize,
+                            item(s[1].as_str().unwrap()),
+                        )
+                    })
+                    .collect(),
+                last: items(case["final"].as_str().unwrap()),
+                format: case["format"].as_str().unwrap().to_string(),
+                block: hex(case["block"].as_str().unwrap()),
+            });
+        }
+    }
+    assert!(out.len() >= 24, "{} cases", out.len());
+    out
+}
+
+#[test]
+fn cpython_blocks_decode_to_their_items_and_format() {
+    for c in cases() {
+        assert_eq!(
+            layout::decode(&c.block).unwrap(),
+            c.last,
+            "{} {}: decoded items differ",
+            c.file,
+            c.name
+        );
+        assert_eq!(
+            layout::format(&c.block).unwrap(),
+            c.format,
+            "{} {}",
+            c.file,
+            c.name
+        );
+    }
+}
+
+#[test]
+fn encoding_and_assigning_gives_cpythons_bytes() {
+    for c in cases() {
+        let mut block = layout::encode(&c.items).unwrap();
+        for (index, value) in &c.sets {
+            layout::set(&mut block, *index, value).unwrap();
+        }
+        assert_eq!(
+            block, c.block,
+            "{} {}: the block differs from CPython's",
+            c.file, c.name
+        );
+    }
+}
+
+#[test]
+fn reading_single_items_matches_the_whole_list() {
+    for c in cases() {
+        for (i, expected) in c.last.iter().enumerate() {
+            assert_eq!(
+                &layout::get(&c.block, i).unwrap(),
+                expected,
+                "{} {}[{i}]",
+                c.file,
+                c.name
+            );
+        }
+        assert!(layout::get(&c.block, c.last.len()).is_err());
+    }
+}
