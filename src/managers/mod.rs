@@ -98,6 +98,7 @@ mod message;
 mod objects;
 mod proxy;
 mod server;
+mod shared_memory;
 mod token;
 
 pub use client::ManagerClient;
@@ -107,8 +108,10 @@ pub use message::{Reply, Request};
 pub use objects::SharedQueue;
 pub use proxy::{CallResult, DictProxy, ListProxy, Proxy, QueueProxy};
 pub use server::{
-    Args, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle, PUBLIC_METHODS,
+    Args, ExtraControl, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle,
+    PUBLIC_METHODS,
 };
+pub use shared_memory::{SegmentTracker, SEGMENT_METHODS};
 pub use token::{address_from_value, address_to_value, ProxyRef, Token};
 
 use std::sync::Arc;
@@ -134,6 +137,9 @@ pub enum ManagerError {
     /// An `'#UNSERIALIZABLE'` reply: the server could not pickle the result.
     #[error("unserializable message: {0}")]
     Unserializable(String),
+    /// Creating a shared memory block for a `SharedMemoryManager` failed.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
     /// A message that is not what the manager protocol allows.
     #[error("manager protocol error: {0}")]
     Protocol(String),
