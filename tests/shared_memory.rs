@@ -2,8 +2,8 @@
 //! `python_interop/record_shared_memory.py`, one file per interpreter) decode to the
 //! same items and encode to the same bytes; assignments change the bytes as CPython's
 //! do. The live interop (Python creates / Rust reads and writes, and the reverse; both
-//! `SharedMemoryManager` directions) is in `python_interop/test_shared_memory.py`; the
-//! Rust client against CPython's `SharedMemoryManager` server is also here.
+//! `SharedMemoryManager` directions, on every interpreter) is in
+//! `python_interop/test_shared_memory.py`; here, a Rust client and a Rust server.
 
 use std::path::{Path, PathBuf};
 
@@ -138,4 +138,56 @@ fn reading_single_items_matches_the_whole_list() {
         }
         assert!(layout::get(&c.block, c.last.len()).is_err());
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rust_shared_memory_manager_releases_what_it_tracks_when_stopped() {
+    use mpconn::managers::{ManagerClient, ManagerError, ManagerServer, Registry};
+    use mpconn::shared_memory::{SharedMemory, SharedMemoryError};
+
+    let gone = |name: &str| {
+        matches!(SharedMemory::open(name),
+            Err(SharedMemoryError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound)
+    };
+    let mut registry = Registry::new();
+    let segments = registry.track_shared_memory();
+    let server = ManagerServer::bind(&"127.0.0.1:0".parse().unwrap(), Some(b"k"), registry)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let m = ManagerClient::connect(server.address(), Some(b"k")).unwrap();
+    let block = m.shared_memory(10).unwrap();
+    let list = m.shareable_list(&[Item::Int(1), Item::from("a")]).unwrap();
+    assert_eq!(segments.segments(), [block.name(), list.name()]);
+    assert_eq!(m.list_segments().unwrap(), [block.name(), list.name()]);
+    m.release_segment(list.name()).unwrap();
+    assert!(gone(list.name()));
+    assert!(matches!(
+        m.release_segment(list.name()),
+        Err(ManagerError::Traceback(t)) if t.contains("ValueError")
+    ));
+    assert!(!gone(block.name()));
+    server.shutdown().unwrap();
+    assert!(
+        gone(block.name()),
+        "stopping the server unlinks the tracked block"
+    );
+    assert!(segments.segments().is_empty());
+}
+
+#[test]
+fn a_plain_manager_does_not_know_the_segment_calls() {
+    use mpconn::managers::{ManagerClient, ManagerError, ManagerServer, Registry};
+
+    let server = ManagerServer::bind(&"127.0.0.1:0".parse().unwrap(), None, Registry::new())
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let m = ManagerClient::connect(server.address(), None).unwrap();
+    assert!(matches!(
+        m.list_segments(),
+        Err(ManagerError::Traceback(t)) if t.contains("'list_segments' unrecognized")
+    ));
+    server.shutdown().unwrap();
 }
