@@ -76,10 +76,15 @@
 //! `#UNSERIALIZABLE`, the server's `__str__` / `__repr__` / `#GETVALUE` fallbacks, pickled
 //! proxies inside values ([`ProxyRef`], `RebuildProxy`), TCP, Unix and abstract addresses,
 //! both digest generations (through [`crate::Listener`] / [`crate::Client`]).
+//! `SharedMemoryManager` on both sides: [`Registry::track_shared_memory`] adds
+//! `SharedMemoryServer`'s `track_segment` / `release_segment` / `list_segments` (and
+//! unlinks the tracked blocks when the server stops); [`ManagerClient::shared_memory`],
+//! [`ManagerClient::shareable_list`] and the segment calls are its client (blocks and
+//! lists themselves: [`crate::shared_memory`]). Other extra control functions:
+//! [`ExtraControl`].
 //!
 //! ## Not covered
-//! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
-//! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
+//! The `xmlrpclib` serializer; starting a manager *process* (`BaseManager.start()` forks
 //! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
 //! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`]
 //! ([`Registry::with_sync_types`] registers them under `SyncManager`'s typeids; a lock,

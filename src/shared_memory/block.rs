@@ -70,11 +70,11 @@ fn posix_name(name: &str) -> Result<CString> {
 
 /// `shm_open(name, flags, 0o600)`.
 fn shm_open(name: &CString, flags: libc::c_int) -> io::Result<File> {
-    // On Linux `mode_t` is `u32`; on the BSDs and macOS `shm_open` is variadic and the
-    // mode goes as a promoted `c_uint`.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // On Apple platforms `shm_open` is variadic and the mode goes as a promoted `c_uint`;
+    // elsewhere it is a `mode_t` argument.
+    #[cfg(not(target_vendor = "apple"))]
     let mode = 0o600 as libc::mode_t;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(target_vendor = "apple")]
     let mode = 0o600 as libc::c_uint;
     // SAFETY: `name` is a NUL-terminated string that outlives the call.
     let fd = unsafe { libc::shm_open(name.as_ptr(), flags, mode) };
