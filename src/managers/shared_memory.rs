@@ -252,6 +252,9 @@ mod tests {
             .call("track_segment", &[Value::Int(1)], &[])
             .unwrap_err()
             .starts_with("TypeError"));
+        // A block already gone is skipped at shutdown; the others are still unlinked.
+        t.track("psm_gone0000");
+        t.track(b.name());
         t.on_shutdown();
         assert!(SharedMemory::open(b.name()).is_err());
         assert!(t.segments().is_empty());
