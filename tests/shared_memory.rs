@@ -191,3 +191,82 @@ fn a_plain_manager_does_not_know_the_segment_calls() {
     ));
     server.shutdown().unwrap();
 }
+
+mod generated {
+    use mpconn::shared_memory::{layout, Item, SharedMemoryError};
+    use proptest::prelude::*;
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            any::<i64>().prop_map(Item::Int),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Item::Float),
+            any::<bool>().prop_map(Item::Bool),
+            ".{0,40}".prop_map(Item::Str),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Item::Bytes),
+            Just(Item::None),
+        ]
+    }
+
+    fn ends_in_nul(item: &Item) -> bool {
+        match item {
+            Item::Str(s) => s.ends_with('\0'),
+            Item::Bytes(b) => b.last() == Some(&0),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn encoded_lists_decode_to_the_same_items(items in proptest::collection::vec(item(), 0..12)) {
+            match layout::encode(&items) {
+                Ok(block) => prop_assert_eq!(layout::decode(&block).unwrap(), items),
+                Err(SharedMemoryError::TrailingNul) => {
+                    prop_assert!(items.iter().any(ends_in_nul))
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
+        #[test]
+        fn assigned_items_are_read_back_or_refused(
+            items in proptest::collection::vec(item(), 1..8),
+            index in 0usize..8,
+            value in item(),
+        ) {
+            let items: Vec<Item> = items.into_iter().filter(|i| !ends_in_nul(i)).collect();
+            prop_assume!(!items.is_empty());
+            let mut block = layout::encode(&items).unwrap();
+            match layout::set(&mut block, index, &value) {
+                Ok(()) => prop_assert_eq!(layout::get(&block, index).unwrap(), value),
+                Err(SharedMemoryError::IndexOutOfRange { .. }) => prop_assert!(index >= items.len()),
+                Err(SharedMemoryError::TooLong { .. } | SharedMemoryError::TrailingNul) => {
+                    prop_assert_eq!(layout::decode(&block).unwrap(), items)
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
+        #[test]
+        fn damaged_blocks_give_items_or_errors_never_a_panic(
+            items in proptest::collection::vec(item(), 0..6),
+            damage in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            index in 0usize..6,
+            value in item(),
+        ) {
+            let items: Vec<Item> = items.into_iter().filter(|i| !ends_in_nul(i)).collect();
+            let mut block = layout::encode(&items).unwrap();
+            for (at, byte) in damage {
+                let at = at % block.len();
+                block[at] = byte;
+            }
+            let _ = layout::decode(&block);
+            let _ = layout::format(&block);
+            let _ = layout::get(&block, index);
+            let _ = layout::set(&mut block, index, &value);
+        }
+    }
+}

@@ -378,6 +378,8 @@ impl Header {
                         available: width,
                     });
                 }
+                // Checked before the padded copy is allocated.
+                check_bounds(start, width, mem.size())?;
                 (format, packed(item, width))
             }
             (None, None) => unreachable!("every item is fixed-size or text"),
