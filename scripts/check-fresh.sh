@@ -5,8 +5,9 @@
 # 2. Inside a private mount namespace (so nothing changes for the rest of the machine):
 #    - an empty tmpfs over the default interpreter folder (/var/cache/mpconn), and an
 #      empty MPCONN_PYTHONS_DIR: no interpreter provisioned earlier can be found;
-#    - an overlay over the Rust toolchain with the x86_64-pc-windows-gnu target removed
-#      (rustup must add it again, as on a fresh machine);
+#    - an overlay over rustup's home (toolchains and its tmp, one filesystem so rustup can
+#      move files) with the x86_64-pc-windows-gnu target removed: rustup must add it
+#      again, as on a fresh machine;
 #    - no CARGO_TARGET_DIR, no .venv: the clone builds and installs everything itself.
 # 3. Runs `CI=true make test` there and reports the wall time.
 #
@@ -25,15 +26,17 @@ git clone -q "$repo" "$work/mpconn"
 echo "check-fresh: testing $(git -C "$work/mpconn" log -1 --format='%h %s') in $work"
 mkdir -p "$work/pythons" "$work/tc-upper" "$work/tc-work" /var/cache/mpconn
 toolchain="$(rustc --print sysroot)"
+rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+case "$toolchain" in "$rustup_home"/*) ;; *) echo "check-fresh: the toolchain is not under $rustup_home" >&2; exit 1;; esac
 
 start=$(date +%s)
 status=0
 env -u CARGO_TARGET_DIR -u VIRTUAL_ENV CI=true MPCONN_PYTHONS_DIR="$work/pythons" \
   unshare --mount --propagation private bash -euo pipefail -c '
-    work=$1 toolchain=$2
+    work=$1 toolchain=$2 rustup_home=$3
     mount -t tmpfs tmpfs /var/cache/mpconn
     mount -t overlay overlay \
-      -o "lowerdir=$toolchain,upperdir=$work/tc-upper,workdir=$work/tc-work" "$toolchain"
+      -o "lowerdir=$rustup_home,upperdir=$work/tc-upper,workdir=$work/tc-work" "$rustup_home"
     rm -rf "$toolchain/lib/rustlib/x86_64-pc-windows-gnu" \
            "$toolchain"/lib/rustlib/manifest-*x86_64-pc-windows-gnu*
     sed -i "/x86_64-pc-windows-gnu/d" "$toolchain/lib/rustlib/components"
@@ -48,7 +51,7 @@ PY
     python3 "$work/mpconn/python_interop/pythons.py" list
     cd "$work/mpconn"
     make test
-  ' check-fresh "$work" "$toolchain" || status=$?
+  ' check-fresh "$work" "$toolchain" "$rustup_home" || status=$?
 elapsed=$(( $(date +%s) - start ))
 echo "check-fresh: CI=true make test exited $status after ${elapsed}s ($(nproc) cores)"
 exit $status
