@@ -2,8 +2,8 @@
 """Records fixtures/shared_memory/<pyX.Y>.json: ShareableList blocks written by CPython.
 
 Run from the repository root:  python3 python_interop/record_shared_memory.py
-With no argument it runs itself under every interpreter it finds (python3 and
-$MPCONN_PYTHONS_DIR/bin/python3.13, 3.14, 3.15); with ``--emit DIR`` it writes the file
+With no argument it runs itself under every interpreter of the matrix
+(python_interop/pythons.py says where they are); with ``--emit DIR`` it writes the file
 for the running interpreter only. tests/shared_memory.rs checks mpconn's layout against
 every file.
 
@@ -17,7 +17,6 @@ Each file is a JSON list of cases:
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,14 +86,18 @@ def main():
         path.write_text(json.dumps(record(), indent=1, ensure_ascii=False) + "\n")
         print("wrote", path)
         return
-    pythons = Path(os.environ.get("MPCONN_PYTHONS_DIR") or "/var/cache/mpconn/pythons") / "bin"
+    sys.path.insert(0, str(root / "python_interop"))
+    import pythons  # the one rule for where the interpreters are
+
     target = root / "fixtures" / "shared_memory"
     target.mkdir(parents=True, exist_ok=True)
-    for exe in ["python3"] + [str(pythons / ("python3.%d" % v)) for v in (13, 14, 15)]:
-        if exe != "python3" and not Path(exe).exists():
-            print("missing:", exe)
+    for ident, exe in pythons.candidates():
+        try:
+            pythons.probe(exe)
+        except RuntimeError as exc:
+            print("missing:", ident, exc)
             continue
-        launcher = [] if exe == "python3" else [exe]
+        launcher = [] if ident == "python3" else [exe]
         subprocess.run([exe, __file__, "--emit", str(target)] + launcher, check=True)
 
 

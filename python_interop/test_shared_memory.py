@@ -5,7 +5,7 @@ memoryview, ShareableList of every item type); Rust's ShareableList bytes equal 
 what CPython's resource tracker does to blocks Rust created or unlinked; a CPython
 SharedMemoryManager client against a Rust server, and a Rust client against CPython's
 SharedMemoryManager server. CPython's side is peers/shared_memory_peer.py, Rust's
-examples/shared_memory_peer.rs.
+tests/peers/shared_memory_peer.rs.
 """
 
 import sys

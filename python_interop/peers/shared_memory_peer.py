@@ -2,7 +2,7 @@
 
 Usage: python shared_memory_peer.py SCENARIO RUST_PEER LAUNCHER [ADDRESS AUTHKEY]
 
-RUST_PEER is the built examples/shared_memory_peer; LAUNCHER is how to start this same
+RUST_PEER is the built tests/peers/shared_memory_peer.rs; LAUNCHER is how to start this same
 interpreter (the provisioned 3.13+ run through a launcher script, which the resource
 tracker and child processes must use too). Each scenario checks its own results, prints
 "OK <scenario>" last and exits 0; any mismatch raises.
