@@ -2,6 +2,7 @@
 
 Python creates and Rust reads and writes, and the reverse (SharedMemory through bytes and
 memoryview, ShareableList of every item type); Rust's ShareableList bytes equal CPython's;
+pickled blocks and lists (what `conn.send(shm)` sends) read and made by Rust;
 what CPython's resource tracker does to blocks Rust created or unlinked; a CPython
 SharedMemoryManager client against a Rust server, and a Rust client against CPython's
 SharedMemoryManager server. CPython's side is peers/shared_memory_peer.py, Rust's
@@ -31,7 +32,9 @@ def run(spawn, interp, scenario, *extra):
     assert peer.lines and peer.lines[-1] == "OK " + scenario, peer.describe()
 
 
-@pytest.mark.parametrize("scenario", ["python_creates", "rust_creates", "same_bytes", "tracker"])
+@pytest.mark.parametrize(
+    "scenario", ["python_creates", "rust_creates", "same_bytes", "pickled", "tracker"]
+)
 def test_blocks_and_lists_both_ways(spawn, interp, scenario):
     run(spawn, interp, scenario)
 

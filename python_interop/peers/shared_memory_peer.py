@@ -11,6 +11,7 @@ Scenarios:
   python_creates  Python creates a SharedMemory and a ShareableList; Rust reads and writes
   rust_creates    Rust creates both; Python attaches, reads and writes
   same_bytes      Rust's layout of a list == the block CPython's ShareableList writes
+  pickled         pickled SharedMemory / ShareableList (what conn.send sends) both ways
   tracker         what CPython's resource_tracker does to blocks Rust created / unlinked
   manager_client  a CPython SharedMemoryManager client against the Rust server at ADDRESS
   manager_server  a CPython SharedMemoryManager server (prints READY <address>)
@@ -19,6 +20,7 @@ Scenarios:
 
 import ast
 import multiprocessing
+import pickle
 import subprocess
 import sys
 
@@ -147,6 +149,33 @@ def same_bytes():
         finally:
             sl.shm.close()
             sl.shm.unlink()
+
+
+def pickled():
+    shm = SharedMemory(create=True, size=300)
+    sl = ShareableList([1, "x", None])
+    try:
+        shm.buf[:3] = b"abc"
+        for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+            got = rust("pickled-read", pickle.dumps(shm, proto).hex()).stdout.split()
+            expect(got, ["SHM", shm.name, str(shm.size)], "Rust reads a pickled SharedMemory")
+            got = rust("pickled-read", pickle.dumps(sl, proto).hex()).stdout.strip()
+            expect(got, "LIST %s %r" % (sl.shm.name, list(sl)), "pickled ShareableList")
+        made = rust("pickled-make", "shm", shm.name).stdout.strip()
+        shm2 = pickle.loads(bytes.fromhex(made))
+        expect((type(shm2), shm2.name, shm2.size), (SharedMemory, shm.name, 300), "unpickled")
+        expect(bytes(shm2.buf[:3]), b"abc", "the same block")
+        made = rust("pickled-make", "list", sl.shm.name).stdout.strip()
+        sl2 = pickle.loads(bytes.fromhex(made))
+        expect((type(sl2), list(sl2)), (ShareableList, [1, "x", None]), "unpickled list")
+        sl2[0] = 5
+        expect(sl[0], 5, "the same list")
+        shm2.close()
+        sl2.shm.close()
+    finally:
+        for block in (sl.shm, shm):
+            block.close()
+            block.unlink()
 
 
 def child(*args):

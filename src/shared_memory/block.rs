@@ -9,7 +9,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use memmap2::{MmapOptions, MmapRaw};
 
 use super::layout::{check_bounds, Memory};
-use super::{Result, SharedMemoryError};
+use super::{pickled, Result, SharedMemoryError};
+use crate::Value;
 
 /// The prefix of the names CPython picks (`_SHM_NAME_PREFIX` on POSIX).
 pub const NAME_PREFIX: &str = "psm_";
@@ -92,6 +93,16 @@ fn shm_unlink(name: &CString) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The error for a value that is not the pickled form of `expected`.
+pub(crate) fn not_pickled(expected: &'static str, value: &Value) -> SharedMemoryError {
+    let text = value.to_string();
+    let value = match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    };
+    SharedMemoryError::NotPickled { expected, value }
 }
 
 /// A fresh name as CPython's `_make_filename` draws it: `psm_` and 4 random bytes in hex
@@ -243,6 +254,20 @@ impl SharedMemory {
     pub fn unlink(&self) -> Result<()> {
         let posix = CString::new(self.posix_name.as_str()).expect("checked when created");
         Ok(shm_unlink(&posix)?)
+    }
+
+    /// The block as CPython pickles it (`SharedMemory(name, False, size)`): send it over a
+    /// connection and the Python side gets a `SharedMemory` attached to the same block.
+    pub fn to_value(&self) -> Value {
+        pickled::shared_memory_to_value(self.name(), self.size)
+    }
+
+    /// Attaches to the block a pickled `SharedMemory` names (what a Python
+    /// `conn.send(shm)` delivers).
+    pub fn from_value(value: &Value) -> Result<SharedMemory> {
+        let (name, _size) = pickled::shared_memory_from_value(value)
+            .ok_or_else(|| not_pickled("SharedMemory", value))?;
+        SharedMemory::open(&name)
     }
 
     /// Destroys the block `name` without attaching to it (`shm_unlink("/" + name)`).

@@ -78,6 +78,14 @@ pub enum SharedMemoryError {
         /// The item.
         index: usize,
     },
+    /// A value that is not a pickled `SharedMemory` / `ShareableList` (its `repr`, cut).
+    #[error("not a pickled {expected}: {value}")]
+    NotPickled {
+        /// What was expected.
+        expected: &'static str,
+        /// The value's `repr`, cut to 200 characters.
+        value: String,
+    },
     /// The block's contents do not describe a `ShareableList` that fits in it.
     #[error("not a ShareableList: {0}")]
     Corrupt(String),

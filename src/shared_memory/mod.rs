@@ -26,6 +26,9 @@
 //! * [`ShareableList`]: the list over a block; [`Item`] is one value.
 //! * [`layout`]: the byte layout as pure functions (`encode`, `decode`, `get`, `set`),
 //!   on every platform, tested against blocks CPython wrote.
+//! * [`pickled`]: blocks and lists as CPython pickles them (`conn.send(shm)`), to pass
+//!   them over a [`crate::Connection`]: [`SharedMemory::from_value`],
+//!   [`SharedMemory::to_value`], and the same on [`ShareableList`].
 //! * A `SharedMemoryManager` on either side: see [`crate::managers`]
 //!   (`Registry::track_shared_memory` for a server, `ManagerClient::shared_memory` and
 //!   friends for a client).
@@ -63,6 +66,7 @@
 mod error;
 mod item;
 pub mod layout;
+pub mod pickled;
 
 #[cfg(unix)]
 mod block;

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use super::layout::{self, Header};
-use super::{Item, Result, SharedMemory};
+use super::{pickled, Item, Result, SharedMemory};
+use crate::Value;
 
 /// A list of `int` / `float` / `bool` / `str` / `bytes` / `None` items in a shared memory
 /// block, laid out exactly as CPython's `multiprocessing.shared_memory.ShareableList` lays
@@ -69,6 +70,20 @@ impl ShareableList {
     pub fn from_shared_memory(shm: SharedMemory) -> Result<ShareableList> {
         let header = Header::read(&shm)?;
         Ok(ShareableList { shm, header })
+    }
+
+    /// The list as CPython pickles it (`partial(ShareableList, name=name)()`): sent over a
+    /// connection, the Python side gets a `ShareableList` on the same block.
+    pub fn to_value(&self) -> Value {
+        pickled::shareable_list_to_value(self.name())
+    }
+
+    /// Attaches to the list a pickled `ShareableList` names (what a Python
+    /// `conn.send(sl)` delivers).
+    pub fn from_value(value: &Value) -> Result<ShareableList> {
+        let name = pickled::shareable_list_from_value(value)
+            .ok_or_else(|| super::block::not_pickled("ShareableList", value))?;
+        ShareableList::open(&name)
     }
 
     /// The block (`sl.shm`).

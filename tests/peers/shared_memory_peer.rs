@@ -10,6 +10,9 @@
 //! shared_memory_peer shm-read NAME              prints SIZE <n> and BYTES <hex>
 //! shared_memory_peer shm-write NAME OFFSET HEX
 //! shared_memory_peer unlink NAME
+//! shared_memory_peer pickled-read HEX           a pickled SharedMemory / ShareableList:
+//!                                               prints SHM <name> <size> or LIST <name> <repr>
+//! shared_memory_peer pickled-make shm|list NAME prints the pickle Rust makes for it, hex
 //! shared_memory_peer server ADDRESS AUTHKEY     a SharedMemoryManager server (READY <address>)
 //! shared_memory_peer client ADDRESS AUTHKEY     drives a CPython SharedMemoryManager
 //! ```
@@ -113,6 +116,22 @@ mod unix {
                 block.write_at(arg(&args, 2)?.parse()?, &unhex(arg(&args, 3)?)?)?;
             }
             "unlink" => SharedMemory::unlink_name(arg(&args, 1)?)?,
+            "pickled-read" => {
+                let value = mpconn::loads(&unhex(arg(&args, 1)?)?)?;
+                if let Ok(block) = SharedMemory::from_value(&value) {
+                    println!("SHM {} {}", block.name(), block.size());
+                } else {
+                    let list = ShareableList::from_value(&value)?;
+                    println!("LIST {} {}", list.name(), repr(&list.to_vec()?));
+                }
+            }
+            "pickled-make" => {
+                let value = match arg(&args, 1)? {
+                    "shm" => SharedMemory::open(arg(&args, 2)?)?.to_value(),
+                    _ => ShareableList::open(arg(&args, 2)?)?.to_value(),
+                };
+                println!("{}", hex(&mpconn::dumps(&value)?));
+            }
             "server" => server(arg(&args, 1)?.parse()?, arg(&args, 2)?)?,
             "client" => client(arg(&args, 1)?.parse()?, arg(&args, 2)?)?,
             other => return Err(format!("unknown command {other:?}").into()),
