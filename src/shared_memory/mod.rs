@@ -48,7 +48,8 @@
 //! `unlink()` unregisters it, `close()` does not. When the tracker's last user exits, it
 //! `shm_unlink`s every name still registered and warns "There appear to be N leaked
 //! shared_memory objects to clean up at shutdown". Nothing in Rust registers anywhere.
-//! What follows for mixed programs (each checked by `python_interop/test_shared_memory.py`):
+//! What follows for mixed programs (the first two, and the `track=False` / unregister
+//! remedies, are checked on every interpreter by `python_interop/test_shared_memory.py`):
 //! * **Rust creates, Python attaches**: when the Python process exits without calling
 //!   `unlink()`, its tracker destroys the block, although Rust owns it. On 3.13+ attach
 //!   with `SharedMemory(name, track=False)` (a `ShareableList` cannot pass `track`); on

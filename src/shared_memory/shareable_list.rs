@@ -173,6 +173,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn blocks_and_lists_move_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<SharedMemory>();
+        shareable::<ShareableList>();
+    }
+
+    #[test]
     fn a_list_written_here_is_read_back_through_a_second_attachment() {
         let items = [Item::Int(1), Item::from("two"), Item::None];
         let mut a = ShareableList::create(&items).unwrap();
