@@ -6,6 +6,8 @@
 
 #[path = "mpconn/args.rs"]
 mod args;
+#[path = "mpconn/dis.rs"]
+mod dis;
 #[path = "mpconn/fail.rs"]
 mod fail;
 #[path = "mpconn/listen.rs"]
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Call(a) => peer::call(a),
         Command::Send(a) => peer::send(a),
         Command::Recv(a) => peer::recv(a),
+        Command::Dis(a) => dis::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -70,6 +70,15 @@ Examples:
   # raw messages, printed as Python bytes reprs (b'hello')
   mpconn recv /tmp/app.sock --bytes --timeout 2";
 
+const DIS_HELP: &str = "\
+Examples:
+  # what does this pickle do? (the output of CPython's pickletools.dis)
+  python3 -c \"import pickle, sys; sys.stdout.buffer.write(pickle.dumps([1, 'a']))\" | mpconn dis
+  # annotated, as 'python3.11 -m pickletools -a' prints it
+  mpconn dis -a --python 3.11 message.pickle
+  # several files sharing one memo (pickles written by one Pickler)
+  mpconn dis -m part1.pickle part2.pickle";
+
 /// A netcat for Python's multiprocessing.connection: serve CPython clients or talk to CPython
 /// listeners, byte for byte.
 #[derive(Debug, Parser)]
@@ -96,6 +105,9 @@ pub enum Command {
     /// Receive N messages (default 1) and print each.
     #[command(after_help = RECV_HELP)]
     Recv(RecvArgs),
+    /// Disassemble pickles as `python -m pickletools` does, line for line.
+    #[command(after_help = DIS_HELP)]
+    Dis(DisArgs),
 }
 
 /// Options every subcommand has.
@@ -184,6 +196,57 @@ pub struct RecvArgs {
     /// Receive raw messages (recv_bytes) and print them as bytes reprs
     #[arg(long)]
     pub bytes: bool,
+}
+
+/// `mpconn dis`.
+#[derive(Debug, Args)]
+pub struct DisArgs {
+    /// Pickle files; `-` (or none) reads stdin. Each is disassembled through its first STOP
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Annotate each line with a short description of the opcode
+    #[arg(short = 'a', long)]
+    pub annotate: bool,
+    /// Blanks by which each MARK level indents
+    #[arg(short = 'l', long, value_name = "N", default_value_t = 4)]
+    pub indentlevel: usize,
+    /// Keep the memo from one file to the next
+    #[arg(short = 'm', long)]
+    pub memo: bool,
+    /// Line printed before each file when there are several ({name}: the file)
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "TEXT",
+        default_value = "==> {name} <=="
+    )]
+    pub preamble: String,
+    /// Whose pickletools to match where versions differ: 3.11, 3.13, 3.14 or 3.15 (3.12
+    /// prints as 3.11)
+    #[arg(long, value_name = "VERSION", default_value = "3.15", value_parser = parse_python)]
+    pub python: PythonVersion,
+}
+
+/// A CPython version `3.N` given on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct PythonVersion {
+    /// The minor version.
+    pub minor: u32,
+}
+
+impl PythonVersion {
+    /// The pickletools flavour of this version.
+    pub fn flavour(self) -> mpconn::pickle::dis::Pickletools {
+        mpconn::pickle::dis::Pickletools::for_python(3, self.minor)
+    }
+}
+
+fn parse_python(s: &str) -> Result<PythonVersion, String> {
+    s.strip_prefix("3.")
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| (8..=99).contains(m))
+        .map(|minor| PythonVersion { minor })
+        .ok_or_else(|| format!("{s:?} is not a Python version such as 3.11 or 3.14"))
 }
 
 impl Common {
