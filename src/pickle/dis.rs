@@ -29,7 +29,13 @@
 //! ```
 //! use mpconn::pickle::dis::{dis, DisOptions};
 //! let text = dis(b"\x80\x04K\x01.", &DisOptions::default()).unwrap();
-//! assert_eq!(text, "    0: \\x80 PROTO      4\n    2: K    BININT1    1\n    4: . STOP\nhighest protocol among opcodes = 4\n");
+//! // CPython: pickletools.dis(b'\x80\x04K\x01.')
+//! let expected = "    0: \\x80 PROTO      4
+//!     2: K    BININT1    1
+//!     4: .    STOP
+//! highest protocol among opcodes = 2
+//! ";
+//! assert_eq!(text, expected);
 //! ```
 
 mod table;
