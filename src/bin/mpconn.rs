@@ -16,6 +16,10 @@ mod listen;
 mod out;
 #[path = "mpconn/peer.rs"]
 mod peer;
+#[path = "mpconn/proxy.rs"]
+mod proxy;
+#[path = "mpconn/replay.rs"]
+mod replay;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -36,6 +40,9 @@ fn main() -> ExitCode {
         Command::Send(a) => peer::send(a),
         Command::Recv(a) => peer::recv(a),
         Command::Dis(a) => dis::run(a),
+        Command::Proxy(a) => proxy::run(a),
+        Command::Record(a) => proxy::record(a),
+        Command::Replay(a) => replay::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
