@@ -314,6 +314,9 @@ pub struct ProxyArgs {
     /// Show each message's pickletools disassembly under its line
     #[arg(long)]
     pub dis: bool,
+    /// Cut reprs longer than this many characters (0: never), marking the cut
+    #[arg(long, value_name = "CHARS", default_value_t = 1000)]
+    pub repr_limit: usize,
     /// Output format: text (default) or jsonl (one JSON object per event)
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "jsonl"])]
     pub format: String,

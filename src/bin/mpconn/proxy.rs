@@ -32,6 +32,7 @@ struct Printer {
     show: Show,
     jsonl: bool,
     quiet: bool,
+    repr_limit: usize,
     recording: Option<Mutex<RecordingWriter<BufWriter<File>>>>,
 }
 
@@ -94,6 +95,7 @@ pub fn run(a: ProxyArgs) -> Result<(), Failure> {
         },
         jsonl: a.format == "jsonl",
         quiet: a.quiet,
+        repr_limit: a.repr_limit,
         recording,
     });
 
@@ -135,7 +137,7 @@ impl Observer for Printer {
         }
         match event {
             Event::Message(m) => {
-                let shown = describe(m.data, self.show);
+                let shown = describe(m.data, self.show, self.repr_limit);
                 if self.jsonl {
                     let mut object = json!({
                         "event": "message",
@@ -157,7 +159,6 @@ impl Observer for Printer {
                     out::line(&object.to_string());
                 } else {
                     let body = match (&shown.value, self.show) {
-                        (_, Show::Bytes) => Value::bytes(m.data).to_string(),
                         (Ok(repr), _) => repr.clone(),
                         (Err(e), _) => {
                             format!("undecodable ({e}): {}", Value::bytes(preview(m.data)))
@@ -277,11 +278,11 @@ struct Shown {
     dis: Option<String>,
 }
 
-fn describe(data: &[u8], show: Show) -> Shown {
+fn describe(data: &[u8], show: Show, limit: usize) -> Shown {
     let value = match show {
-        Show::Bytes => Ok(Value::bytes(data).to_string()),
+        Show::Bytes => Ok(cut(Value::bytes(data).to_string(), limit)),
         _ => loads(data)
-            .map(|v| v.to_string())
+            .map(|v| cut(v.to_string(), limit))
             .map_err(|e| e.to_string()),
     };
     let dis = (show == Show::Dis).then(|| {
@@ -295,6 +296,20 @@ fn describe(data: &[u8], show: Show) -> Shown {
         text
     });
     Shown { value, dis }
+}
+
+/// `text` cut to `limit` characters (0: no limit), saying how long it was.
+fn cut(text: String, limit: usize) -> String {
+    if limit == 0 {
+        return text;
+    }
+    match text.char_indices().nth(limit) {
+        None => text,
+        Some((at, _)) => {
+            let total = text.chars().count();
+            format!("{}... ({total} characters)", &text[..at])
+        }
+    }
 }
 
 /// The first bytes of an undecodable message (enough to recognise it).
