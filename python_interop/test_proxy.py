@@ -367,3 +367,17 @@ def test_proxy_refuses_wrong_keys_and_oversized_messages_and_keeps_serving(procs
     proxy.wait()
     err = proxy.stderr.read()
     assert 'refused: client handshake' in err and 'bad message length' in err, err
+
+
+@pytest.mark.parametrize('sub', ['proxy', 'record', 'replay', 'dis'])
+def test_help_of_the_debugging_commands_shows_examples(sub):
+    done = run([mpconn(), sub, '--help'])
+    assert done.returncode == 0
+    assert f'mpconn {sub} ' in done.stdout.split('Examples:', 1)[1]
+
+
+def test_top_level_help_lists_the_debugging_commands():
+    done = run([mpconn(), '--help'])
+    assert done.returncode == 0
+    for sub in ['proxy', 'record', 'replay', 'dis']:
+        assert f'mpconn {sub} ' in done.stdout

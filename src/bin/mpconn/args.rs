@@ -256,6 +256,7 @@ pub struct RecvArgs {
 
 /// `mpconn proxy`.
 #[derive(Debug, Args)]
+#[cfg_attr(not(unix), allow(dead_code))]
 pub struct ProxyArgs {
     /// Where clients connect: HOST:PORT, [IPV6]:PORT, a Unix socket PATH, or @NAME
     #[arg(value_name = "LISTEN")]
@@ -330,6 +331,7 @@ pub struct ProxyArgs {
 
 /// `mpconn record`.
 #[derive(Debug, Args)]
+#[cfg_attr(not(unix), allow(dead_code))]
 pub struct RecordArgs {
     #[command(flatten)]
     pub proxy: ProxyArgs,
@@ -340,6 +342,7 @@ pub struct RecordArgs {
 
 /// `mpconn replay`.
 #[derive(Debug, Args)]
+#[cfg_attr(not(unix), allow(dead_code))]
 pub struct ReplayArgs {
     /// The recording to play (from `mpconn record` or `proxy --record`)
     #[arg(value_name = "FILE")]
@@ -416,6 +419,7 @@ impl Common {
     }
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 /// A key from a file (wins), a text argument or its environment variable; `None`: no key.
 pub fn read_key(
     file: &Option<PathBuf>,
