@@ -381,3 +381,52 @@ def test_top_level_help_lists_the_debugging_commands():
     assert done.returncode == 0
     for sub in ['proxy', 'record', 'replay', 'dis']:
         assert f'mpconn {sub} ' in done.stdout
+
+
+# argv: ADDRESS KEY. First connection: answers its first message with 2000 bytes (over the
+# proxy's limit). Second connection: closes after its first message. Prints what it saw.
+PY_SERVER_THAT_MISBEHAVES = r'''
+import sys
+from multiprocessing.connection import Listener
+from seed_address import address_from_argv, show
+with Listener(address_from_argv(), authkey=sys.argv[2].encode()) as listener:
+    print('listening on', show(listener.address), flush=True)
+    with listener.accept() as conn:
+        conn.recv_bytes()
+        conn.send_bytes(b'y' * 2000)
+        try:
+            conn.recv_bytes()
+            print('still open')
+        except (EOFError, ConnectionError):
+            print('closed after the oversized answer')
+    with listener.accept() as conn:
+        print('got', conn.recv())
+'''
+
+PY_CLIENT_OF_MISBEHAVING = r'''
+import sys
+from multiprocessing.connection import Client
+from seed_address import address_from_argv
+for attempt in range(2):
+    with Client(address_from_argv(), authkey=b'k') as conn:
+        conn.send('hello %d' % attempt)
+        try:
+            print('answer', conn.recv_bytes())
+        except (EOFError, ConnectionError):
+            print('closed')
+'''
+
+
+def test_proxy_closes_the_client_when_the_server_misbehaves_or_closes(procs, interp):
+    server, upstream = procs.server([interp.exe, '-c', PY_SERVER_THAT_MISBEHAVES, unix_path(),
+                                     'k'], env=python_env())
+    lines, address, proxy = start_proxy(procs, '127.0.0.1:0', upstream, '--authkey', 'k',
+                                        '--max-message-size', '1000')
+    done = run([interp.exe, '-c', PY_CLIENT_OF_MISBEHAVING, address], env=python_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ['closed', 'closed']
+    out, err = server.communicate(timeout=PROMPT)
+    assert out.splitlines() == ['closed after the oversized answer', 'got hello 1'], err
+    ends = lines.wait(lambda l: ' by the ' in l, 2)
+    assert 'ended by the server: bad message length: 2000 bytes announced' in ends[0]
+    assert ends[1].endswith('#2 closed by the server')
