@@ -100,14 +100,14 @@ def python_version(interp):
 
 def split(text):
     """{name: text} from a concatenation of '==> name <==' sections."""
-    out, name = {}, None
+    parts, name = {}, None
     for line in text.splitlines(keepends=True):
         if line.startswith('==> ') and line.rstrip('\n').endswith(' <=='):
             name = line[4:-5] if line.endswith('\n') else line[4:-4]
-            out[name] = ''
+            parts[name] = []
         else:
-            out[name] += line
-    return out
+            parts[name].append(line)
+    return {name: ''.join(lines) for name, lines in parts.items()}
 
 
 def compare(interp, directory, names, annotate):
