@@ -222,7 +222,8 @@ def test_proxy_relays_50_concurrent_clients_byte_identical(procs, interp):
 
 def test_proxy_pickle_disassembly_and_raw_bytes(procs, interp):
     server, upstream = start_server(procs, interp, '127.0.0.1:0', 'k', 1)
-    proxy, address, _ = start_proxy(procs, '127.0.0.1:0', upstream, '--authkey', 'k', '--dis')
+    proxy, address, _ = start_proxy(procs, '127.0.0.1:0', upstream, '--authkey', 'k', '--dis',
+                                    '--dis-python', '%d.%d' % interp.version[:2])
     clients = run_clients(interp, address, 'k', 1)
     server_logs(server)
     first = bytes.fromhex(clients[0]['sent'][0])

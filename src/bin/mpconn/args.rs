@@ -315,6 +315,9 @@ pub struct ProxyArgs {
     /// Show each message's pickletools disassembly under its line
     #[arg(long)]
     pub dis: bool,
+    /// With --dis: whose pickletools to match, as `mpconn dis --python`
+    #[arg(long, value_name = "VERSION", default_value = "3.15", value_parser = parse_python)]
+    pub dis_python: PythonVersion,
     /// Cut reprs longer than this many characters (0: never), marking the cut
     #[arg(long, value_name = "CHARS", default_value_t = 1000)]
     pub repr_limit: usize,

@@ -33,6 +33,7 @@ struct Printer {
     jsonl: bool,
     quiet: bool,
     repr_limit: usize,
+    dis: DisOptions,
     recording: Option<Mutex<RecordingWriter<BufWriter<File>>>>,
 }
 
@@ -96,6 +97,7 @@ pub fn run(a: ProxyArgs) -> Result<(), Failure> {
         jsonl: a.format == "jsonl",
         quiet: a.quiet,
         repr_limit: a.repr_limit,
+        dis: DisOptions::new().version(a.dis_python.flavour()),
         recording,
     });
 
@@ -128,16 +130,24 @@ pub fn run(a: ProxyArgs) -> Result<(), Failure> {
 impl Observer for Printer {
     fn event(&self, event: &Event<'_>) {
         self.record(event);
+        // Failures go to stderr even with --quiet, which only silences stdout.
+        match event {
+            Event::Closed {
+                connection,
+                error: Some(e),
+                ..
+            } => fail::report(&format!("connection #{connection}: {e}")),
+            Event::Refused {
+                connection, reason, ..
+            } => fail::report(&format!("connection #{connection}: refused: {reason}")),
+            _ => {}
+        }
         if self.quiet {
-            if let Event::Refused { .. } = event {
-                // Refusals still go to stderr below.
-            } else {
-                return;
-            }
+            return;
         }
         match event {
             Event::Message(m) => {
-                let shown = describe(m.data, self.show, self.repr_limit);
+                let shown = describe(m.data, self.show, self.repr_limit, &self.dis);
                 if self.jsonl {
                     let mut object = json!({
                         "event": "message",
@@ -217,13 +227,7 @@ impl Observer for Printer {
                 } else {
                     out::line(&format!("{} #{connection} {how}", clock(*time)));
                 }
-                if let Some(e) = error {
-                    fail::report(&format!("connection #{connection}: {e}"));
-                }
             }
-            Event::Refused {
-                connection, reason, ..
-            } => fail::report(&format!("connection #{connection}: refused: {reason}")),
             _ => {}
         }
     }
@@ -278,7 +282,7 @@ struct Shown {
     dis: Option<String>,
 }
 
-fn describe(data: &[u8], show: Show, limit: usize) -> Shown {
+fn describe(data: &[u8], show: Show, limit: usize, dis: &DisOptions) -> Shown {
     let value = match show {
         Show::Bytes => Ok(cut(Value::bytes(data).to_string(), limit)),
         _ => loads(data)
@@ -287,7 +291,7 @@ fn describe(data: &[u8], show: Show, limit: usize) -> Shown {
     };
     let dis = (show == Show::Dis).then(|| {
         let mut text = String::new();
-        if let Err(e) = Disassembler::new(DisOptions::new()).dis_into(data, &mut text) {
+        if let Err(e) = Disassembler::new(dis.clone()).dis_into(data, &mut text) {
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
