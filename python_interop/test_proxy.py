@@ -431,3 +431,52 @@ def test_proxy_closes_the_client_when_the_server_misbehaves_or_closes(procs, int
     ends = lines.wait(lambda l: ' by the ' in l, 2)
     assert 'ended by the server: bad message length: 2000 bytes announced' in ends[0]
     assert ends[1].endswith('#2 closed by the server')
+
+
+# argv: ADDRESS. Sends two hostile pickles and a normal message with send_bytes; prints the
+# length of each answer (the server echoes bytes).
+PY_CLIENT_BOMBS = r'''
+import sys
+from multiprocessing.connection import Client
+from seed_address import address_from_argv
+# A list of two references to the previous list, 60 times: tiny, but its repr has 2**60 parts.
+shared = b'\x80\x02]q\x000'
+for i in range(1, 61):
+    shared += b'(h' + bytes([i - 1]) + b'h' + bytes([i - 1]) + b'lq' + bytes([i])
+    if i < 60:
+        shared += b'0'
+shared += b'.'
+marks = b'(' * 200000 + b'.'   # its disassembly grows with the square of its length
+with Client(address_from_argv()) as conn:
+    for m in (shared, marks, b'\x80\x04K\x07.'):
+        conn.send_bytes(m)
+        print(len(conn.recv_bytes()), flush=True)
+'''
+
+PY_ECHO_BYTES_SERVER = r'''
+import sys
+from multiprocessing.connection import Listener
+from seed_address import address_from_argv, show
+with Listener(address_from_argv()) as listener:
+    print('listening on', show(listener.address), flush=True)
+    with listener.accept() as conn:
+        try:
+            while True:
+                conn.send_bytes(conn.recv_bytes())
+        except EOFError:
+            pass
+'''
+
+
+def test_proxy_shows_hostile_pickles_in_bounded_time_and_space(procs, interp):
+    _, upstream = procs.server([interp.exe, '-c', PY_ECHO_BYTES_SERVER, '127.0.0.1:0'],
+                               env=python_env())
+    lines, address, _ = start_proxy(procs, '127.0.0.1:0', upstream, '--dis')
+    done = run([interp.exe, '-c', PY_CLIENT_BOMBS, address], env=python_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ['546', '200001', '5']
+    # 6 message lines, and the two disassemblies of the MARK bomb end in the limit.
+    shown = lines.wait(lambda l: ' bytes ' in l or l.startswith('!! '), 8)
+    assert shown[0].endswith('... (cut at 1000 characters)'), shown[0][-200:]
+    assert sum(l.startswith('!! OutputLimit') for l in shown) == 2
+    assert shown[-1].endswith('server->client 5 bytes 7')

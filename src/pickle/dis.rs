@@ -95,6 +95,11 @@ pub struct DisOptions {
     pub annotate: usize,
     /// Which CPython's `pickletools` to mirror.
     pub version: Pickletools,
+    /// Most bytes of output one disassembly may produce (`None`, the default: no bound);
+    /// past it the disassembly stops with [`DisError::OUTPUT_LIMIT`]. The indentation of
+    /// MARK levels makes the output grow with the square of the pickle's length, so a
+    /// pickle from an untrusted peer needs one.
+    pub max_output: Option<usize>,
 }
 
 impl Default for DisOptions {
@@ -103,6 +108,7 @@ impl Default for DisOptions {
             indent: 4,
             annotate: 0,
             version: Pickletools::default(),
+            max_output: None,
         }
     }
 }
@@ -127,6 +133,11 @@ impl DisOptions {
         self.version = version;
         self
     }
+    /// Sets the bound on the output (`None`: no bound).
+    pub fn max_output(mut self, bytes: Option<usize>) -> DisOptions {
+        self.max_output = bytes;
+        self
+    }
 }
 
 /// Why a disassembly stopped: the exception CPython's `pickletools.dis` raises there.
@@ -141,6 +152,10 @@ pub struct DisError {
 }
 
 impl DisError {
+    /// The `exception` of a disassembly stopped by [`DisOptions::max_output`] (no Python
+    /// exception: CPython has no such bound).
+    pub const OUTPUT_LIMIT: &'static str = "OutputLimit";
+
     fn value(message: impl Into<String>) -> DisError {
         DisError {
             exception: "ValueError",
@@ -207,6 +222,7 @@ impl Disassembler {
     /// A [`DisError`] for anything `pickletools.dis` refuses.
     pub fn dis_into(&mut self, pickle: &[u8], out: &mut String) -> Result<usize, DisError> {
         let opts = &self.options;
+        let start_len = out.len();
         let mut stack: Vec<S> = Vec::new();
         let mut maxproto: i32 = -1;
         let mut markstack: Vec<usize> = Vec::new();
@@ -333,6 +349,14 @@ impl Disassembler {
             }
             out.push_str(&line);
             out.push('\n');
+            if let Some(max) = opts.max_output {
+                if out.len() - start_len > max {
+                    return Err(DisError {
+                        exception: DisError::OUTPUT_LIMIT,
+                        message: format!("the disassembly is longer than {max} bytes; cut"),
+                    });
+                }
+            }
 
             if let Some(msg) = errormsg {
                 return Err(DisError::value(msg));
@@ -999,6 +1023,19 @@ highest protocol among opcodes = 0
         assert_eq!(err.message, "pickle exhausted before seeing STOP");
         let err = dis(b"\xff", &DisOptions::default()).unwrap_err();
         assert_eq!(err.message, "at position 0, opcode b'\\xff' unknown");
+    }
+
+    #[test]
+    fn output_can_be_bounded() {
+        let mut p = vec![b'('; 10_000];
+        p.push(b'.');
+        let options = DisOptions::new().max_output(Some(100_000));
+        let mut out = String::new();
+        let err = Disassembler::new(options)
+            .dis_into(&p, &mut out)
+            .unwrap_err();
+        assert_eq!(err.exception, DisError::OUTPUT_LIMIT);
+        assert!(out.len() < 200_000);
     }
 
     #[test]

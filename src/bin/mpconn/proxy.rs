@@ -16,6 +16,10 @@ use crate::args::{read_key, ProxyArgs, RecordArgs};
 use crate::fail::{self, failure, Doing, Failure};
 use crate::out;
 
+/// Bound on one message's disassembly (MARK nesting makes it grow with the square of the
+/// message's length).
+const DIS_OUTPUT_LIMIT: usize = 1 << 20;
+
 /// How each message is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Show {
@@ -97,7 +101,9 @@ pub fn run(a: ProxyArgs) -> Result<(), Failure> {
         jsonl: a.format == "jsonl",
         quiet: a.quiet,
         repr_limit: a.repr_limit,
-        dis: DisOptions::new().version(a.dis_python.flavour()),
+        dis: DisOptions::new()
+            .version(a.dis_python.flavour())
+            .max_output(Some(DIS_OUTPUT_LIMIT)),
         recording,
     });
 
@@ -284,9 +290,9 @@ struct Shown {
 
 fn describe(data: &[u8], show: Show, limit: usize, dis: &DisOptions) -> Shown {
     let value = match show {
-        Show::Bytes => Ok(cut(Value::bytes(data).to_string(), limit)),
+        Show::Bytes => Ok(cut(&Value::bytes(data), limit)),
         _ => loads(data)
-            .map(|v| cut(v.to_string(), limit))
+            .map(|v| cut(&v, limit))
             .map_err(|e| e.to_string()),
     };
     let dis = (show == Show::Dis).then(|| {
@@ -302,18 +308,47 @@ fn describe(data: &[u8], show: Show, limit: usize, dis: &DisOptions) -> Shown {
     Shown { value, dis }
 }
 
-/// `text` cut to `limit` characters (0: no limit), saying how long it was.
-fn cut(text: String, limit: usize) -> String {
-    if limit == 0 {
-        return text;
-    }
-    match text.char_indices().nth(limit) {
-        None => text,
-        Some((at, _)) => {
-            let total = text.chars().count();
-            format!("{}... ({total} characters)", &text[..at])
+/// A `fmt::Write` that keeps at most `limit` characters and then refuses more, so that
+/// printing stops early (a pickle of shared references can have a repr far larger than
+/// itself).
+struct Bounded {
+    text: String,
+    chars: usize,
+    limit: usize,
+    cut: bool,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.chars == self.limit {
+                self.cut = true;
+                return Err(std::fmt::Error);
+            }
+            self.text.push(c);
+            self.chars += 1;
         }
+        Ok(())
     }
+}
+
+/// `shown`'s text, cut at `limit` characters (0: no limit) with a mark saying so.
+fn cut(shown: &dyn std::fmt::Display, limit: usize) -> String {
+    if limit == 0 {
+        return shown.to_string();
+    }
+    let mut out = Bounded {
+        text: String::new(),
+        chars: 0,
+        limit,
+        cut: false,
+    };
+    let _ = std::fmt::write(&mut out, format_args!("{shown}"));
+    if out.cut {
+        out.text
+            .push_str(&format!("... (cut at {limit} characters)"));
+    }
+    out.text
 }
 
 /// The first bytes of an undecodable message (enough to recognise it).
