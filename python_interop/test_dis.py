@@ -212,3 +212,33 @@ def test_dis_refuses_and_shows_as_pickletools(interp, case, tmp_path):
                 path.name, expected_err.strip()), have.stderr
         else:
             assert have.returncode == 0, have.stderr
+
+
+# Two pickles written by one Pickler: the second refers to the first one's memo.
+SHARED_MEMO = r'''
+import io, pickle, sys
+buf = io.BytesIO()
+p = pickle.Pickler(buf, protocol=int(sys.argv[1]))
+x = ['shared', (1, 2)]
+p.dump(x)
+first = buf.tell()
+p.dump([x, x])
+data = buf.getvalue()
+open('one.pickle', 'wb').write(data[:first])
+open('two.pickle', 'wb').write(data[first:])
+'''
+
+
+@pytest.mark.parametrize('protocol', [0, 2, 4])
+def test_dis_memo_and_preamble_across_files_as_python_m_pickletools(interp, tmp_path, protocol):
+    made = run([interp.exe, '-c', SHARED_MEMO, str(protocol)], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    files = ['one.pickle', 'two.pickle']
+    for flags in (['-m'], ['-m', '-a', '-l', '2', '-p', '--- {name} ---'], []):
+        want = run([interp.exe, '-m', 'pickletools', *flags, *files], cwd=tmp_path)
+        have = run([mpconn(), 'dis', '--python', python_version(interp), *flags, *files],
+                   cwd=tmp_path)
+        assert have.stdout == want.stdout, flags
+        assert (have.returncode == 0) == (want.returncode == 0), (flags, want.stderr)
+        if want.returncode:  # without -m the second pickle refers to an unknown memo key
+            assert want.stderr.strip().splitlines()[-1] in have.stderr

@@ -377,7 +377,8 @@ pub struct DisArgs {
         short = 'p',
         long,
         value_name = "TEXT",
-        default_value = "==> {name} <=="
+        default_value = "==> {name} <==",
+        allow_hyphen_values = true
     )]
     pub preamble: String,
     /// Whose pickletools to match where versions differ: 3.11, 3.13, 3.14 or 3.15 (3.12
