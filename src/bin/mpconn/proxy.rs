@@ -308,47 +308,18 @@ fn describe(data: &[u8], show: Show, limit: usize, dis: &DisOptions) -> Shown {
     Shown { value, dis }
 }
 
-/// A `fmt::Write` that keeps at most `limit` characters and then refuses more, so that
-/// printing stops early (a pickle of shared references can have a repr far larger than
-/// itself).
-struct Bounded {
-    text: String,
-    chars: usize,
-    limit: usize,
-    cut: bool,
-}
-
-impl std::fmt::Write for Bounded {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for c in s.chars() {
-            if self.chars == self.limit {
-                self.cut = true;
-                return Err(std::fmt::Error);
-            }
-            self.text.push(c);
-            self.chars += 1;
-        }
-        Ok(())
-    }
-}
-
 /// `shown`'s text, cut at `limit` characters (0: no limit) with a mark saying so.
 fn cut(shown: &dyn std::fmt::Display, limit: usize) -> String {
     if limit == 0 {
         return shown.to_string();
     }
-    let mut out = Bounded {
-        text: String::new(),
-        chars: 0,
-        limit,
-        cut: false,
-    };
-    let _ = std::fmt::write(&mut out, format_args!("{shown}"));
-    if out.cut {
-        out.text
-            .push_str(&format!("... (cut at {limit} characters)"));
+    match out::bounded(shown, limit) {
+        Ok(text) => text,
+        Err(mut text) => {
+            text.push_str(&format!("... (cut at {limit} characters)"));
+            text
+        }
     }
-    out.text
 }
 
 /// The first bytes of an undecodable message (enough to recognise it).
