@@ -91,25 +91,37 @@
 //! a dropped [`Proxy`] sends its `decref` synchronously (set a connect timeout with
 //! [`ManagerClient::connect_with`] when the manager may be unreachable).
 
+mod array;
 mod client;
 mod collections;
 mod exception;
 mod message;
+mod namespace;
 mod objects;
+mod order;
 mod proxy;
 mod server;
+mod set;
+mod sync;
 mod token;
+mod typeids;
+mod wait;
 
+pub use array::SharedArray;
 pub use client::ManagerClient;
 pub use collections::{SharedDict, SharedIterator, SharedList, SharedValue};
 pub use exception::PyException;
 pub use message::{Reply, Request};
+pub use namespace::SharedNamespace;
 pub use objects::SharedQueue;
 pub use proxy::{CallResult, DictProxy, ListProxy, Proxy, QueueProxy};
 pub use server::{
-    Args, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle, PUBLIC_METHODS,
+    Args, Caller, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle, PUBLIC_METHODS,
 };
+pub use set::SharedSet;
+pub use sync::{SharedBarrier, SharedCondition, SharedEvent, SharedLock, SharedSemaphore};
 pub use token::{address_from_value, address_to_value, ProxyRef, Token};
+pub use typeids::SYNC_TYPEIDS;
 
 use std::sync::Arc;
 
