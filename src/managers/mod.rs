@@ -103,6 +103,7 @@ mod proxy;
 mod server;
 mod set;
 mod sync;
+mod sync_proxies;
 mod token;
 mod typeids;
 mod wait;
@@ -120,6 +121,10 @@ pub use server::{
 };
 pub use set::SharedSet;
 pub use sync::{SharedBarrier, SharedCondition, SharedEvent, SharedLock, SharedSemaphore};
+pub use sync_proxies::{
+    AcquirerProxy, ArrayProxy, BarrierProxy, ConditionProxy, EventProxy, NamespaceProxy, SetProxy,
+    ValueProxy,
+};
 pub use token::{address_from_value, address_to_value, ProxyRef, Token};
 pub use typeids::SYNC_TYPEIDS;
 
@@ -149,6 +154,11 @@ pub enum ManagerError {
     /// A message that is not what the manager protocol allows.
     #[error("manager protocol error: {0}")]
     Protocol(String),
+    /// No reply within the call timeout ([`ManagerClient::with_call_timeout`],
+    /// [`Proxy::call_timeout`]). The connection was closed, so the server abandons the
+    /// call; whether the method ran is unknown.
+    #[error("no reply from the manager within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 impl ManagerError {

@@ -3,9 +3,10 @@
 //! CPython's server runs a blocked `acquire`/`wait`/`get` on the connection's thread
 //! until it succeeds, even when the client has died meanwhile: a dead client's `acquire`
 //! then takes the lock when it frees, its reply goes nowhere and the lock stays taken.
-//! Here a blocked call wakes at least every [`GONE_CHECK`] and, once it has waited,
-//! checks [`Caller::is_gone`] *before* taking anything: a client that disconnected while
-//! waiting takes nothing.
+//! Here a blocked call wakes at least every [`GONE_CHECK`] and checks
+//! [`Caller::is_gone`] (one non-blocking `poll` of the connection) *before* taking
+//! anything: a client that disconnected while waiting, or before its request was read,
+//! takes nothing.
 
 use std::sync::{Condvar, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -38,9 +39,13 @@ pub(crate) fn wait_while<'a, T>(
 ) -> (MutexGuard<'a, T>, Waited) {
     let mut waited = false;
     loop {
-        if waited && caller.is_gone() {
+        // Checked before the first look too: a request that arrives after its client
+        // died (it was in the socket buffer) takes nothing either.
+        if caller.is_gone() {
             // A wake-up this waiter may have consumed goes to the next one.
-            cv.notify_one();
+            if waited {
+                cv.notify_one();
+            }
             return (guard, Waited::Gone);
         }
         if !blocked(&guard) {
