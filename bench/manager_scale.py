@@ -34,7 +34,7 @@ from multiprocessing.managers import SyncManager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AUTHKEY = b"scale-secret"
-WAIT = 120  # seconds any one wait may take before the run counts as deadlocked
+WAIT = float(os.environ.get("MANAGER_SCALE_WAIT", "120"))  # seconds any wait may take
 
 
 def worker(lock, counter, start, barrier, threads, iterations, failures):
@@ -217,14 +217,19 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="CPython for the CPython manager")
     ap.add_argument("--out", default=None)
     ap.add_argument("--server-exe", default=None, help="the Rust manager_server binary")
+    ap.add_argument("--cpython", action="store_true", help="--check CPython's manager instead")
     args = ap.parse_args()
     if args.check == args.bench:
         ap.error("one of --check or --bench")
     if args.check:
         clients = int(args.clients or 100)
-        make = (lambda: ServerProcess([args.server_exe, "127.0.0.1:0", AUTHKEY.decode()])) \
-            if args.server_exe else (lambda: rust_server("debug"))
-        r = measure("rust", make, clients, args.processes, args.iterations or 5)
+        if args.cpython:
+            kind, make = "cpython", lambda: cpython_server(args.python)
+        elif args.server_exe:
+            kind, make = "rust", lambda: ServerProcess([args.server_exe, "127.0.0.1:0", AUTHKEY.decode()])
+        else:
+            kind, make = "rust", lambda: rust_server("debug")
+        r = measure(kind, make, clients, args.processes, args.iterations or 5)
         print("OK" if r["ok"] else "FAILED", flush=True)
         sys.exit(0 if r["ok"] else 1)
     iterations = args.iterations or 20

@@ -28,9 +28,12 @@ pub struct SharedQueue {
 struct QueueState {
     items: VecDeque<Value>,
     unfinished: usize,
+    /// `shutdown()` was called (CPython 3.13's `is_shutdown`).
+    shut: bool,
 }
 
-/// `queue.Queue`'s public methods, as `public_methods(queue.Queue())` lists them.
+/// `queue.Queue`'s public methods, as `public_methods(queue.Queue())` lists them on
+/// 3.13+ (`shutdown` is new there; older clients' auto proxies simply never call it).
 const QUEUE_METHODS: &[&str] = &[
     "empty",
     "full",
@@ -40,6 +43,7 @@ const QUEUE_METHODS: &[&str] = &[
     "put",
     "put_nowait",
     "qsize",
+    "shutdown",
     "task_done",
 ];
 
@@ -83,7 +87,10 @@ impl SharedQueue {
         timeout: Option<Duration>,
     ) -> Result<(), PyException> {
         let guard = self.lock();
-        let full = |s: &QueueState| self.maxsize > 0 && s.items.len() >= self.maxsize;
+        if guard.shut {
+            return Err(queue_shut_down());
+        }
+        let full = |s: &QueueState| !s.shut && self.maxsize > 0 && s.items.len() >= self.maxsize;
         let (mut guard, waited) = if !block {
             let ok = !full(&guard);
             (guard, if ok { Waited::Ready } else { Waited::TimedOut })
@@ -93,6 +100,7 @@ impl SharedQueue {
             wait_while(&self.not_full, guard, deadline, caller, full)
         };
         match waited {
+            Waited::Ready if guard.shut => return Err(queue_shut_down()),
             Waited::Ready => {}
             Waited::TimedOut => return Err(PyException::queue_full()),
             Waited::Gone => return Err(gone_error()),
@@ -116,7 +124,7 @@ impl SharedQueue {
         timeout: Option<Duration>,
     ) -> Result<Value, PyException> {
         let guard = self.lock();
-        let empty = |s: &QueueState| s.items.is_empty();
+        let empty = |s: &QueueState| !s.shut && s.items.is_empty();
         let (mut guard, waited) = if !block {
             let ok = !empty(&guard);
             (guard, if ok { Waited::Ready } else { Waited::TimedOut })
@@ -128,6 +136,9 @@ impl SharedQueue {
         if waited == Waited::Gone {
             return Err(gone_error());
         }
+        if guard.shut && guard.items.is_empty() {
+            return Err(queue_shut_down());
+        }
         match guard.items.pop_front() {
             Some(v) if waited == Waited::Ready => {
                 self.not_full.notify_one();
@@ -135,6 +146,22 @@ impl SharedQueue {
             }
             _ => Err(PyException::queue_empty()),
         }
+    }
+
+    /// `shutdown(immediate)` (CPython 3.13+): later `put`s raise `queue.ShutDown`, and
+    /// `get`s too once the queue is empty (at once with `immediate`, which drops the
+    /// items and counts them done); every blocked caller wakes.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut guard = self.lock();
+        guard.shut = true;
+        if immediate {
+            let drained = guard.items.len();
+            guard.items.clear();
+            guard.unfinished = guard.unfinished.saturating_sub(drained);
+            self.all_done.notify_all();
+        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
     }
 
     /// `qsize()`.
@@ -170,6 +197,11 @@ impl SharedQueue {
         });
         drop(guard);
     }
+}
+
+/// `queue.ShutDown` (CPython 3.13+).
+fn queue_shut_down() -> PyException {
+    PyException::new("queue", "ShutDown", Vec::new())
 }
 
 /// A `timeout` argument: `None` or a non-negative number of seconds.
@@ -247,6 +279,11 @@ impl ManagedObject for SharedQueue {
             "task_done" => {
                 args.none()?;
                 self.task_done()?;
+                none()
+            }
+            "shutdown" => {
+                let [immediate] = args.bind(["immediate"], 0)?;
+                self.shutdown(immediate.as_ref().is_some_and(truthy));
                 none()
             }
             "join" => {
