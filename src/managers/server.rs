@@ -24,6 +24,12 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "decref",
 ];
 
+/// The listen backlog of [`ManagerServer::bind`]: 1024 (CPython's manager uses 16 on
+/// 3.11, 128 later). Every client thread opens its own connection, and a CPython client
+/// whose connection overflows the accept queue can wait forever for the challenge, so a
+/// manager serving hundreds of clients needs room (Linux caps it at `somaxconn`).
+pub const MANAGER_BACKLOG: i32 = 1024;
+
 /// What a method of a [`ManagedObject`] gives back.
 #[derive(Clone)]
 pub enum Outcome {
@@ -429,13 +435,13 @@ impl fmt::Debug for ManagerServer {
 impl ManagerServer {
     /// Binds `address` (port 0 picks a free one; see [`ManagerServer::address`]). Every
     /// connection is authenticated with `authkey` in its own thread, as CPython's
-    /// server does.
+    /// server does. The listen backlog is [`MANAGER_BACKLOG`].
     pub fn bind(
         address: &Address,
         authkey: Option<&[u8]>,
         registry: Registry,
     ) -> crate::Result<ManagerServer> {
-        let mut options = ListenerOptions::new();
+        let mut options = ListenerOptions::new().backlog(MANAGER_BACKLOG);
         if let Some(key) = authkey {
             options = options.authkey(key);
         }
