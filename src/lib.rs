@@ -35,6 +35,7 @@ pub mod pickle;
 pub mod pipe;
 #[cfg(unix)]
 pub mod server;
+pub mod shared_memory;
 mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -77,6 +77,12 @@
 //! `#UNSERIALIZABLE`, the server's `__str__` / `__repr__` / `#GETVALUE` fallbacks, pickled
 //! proxies inside values ([`ProxyRef`], `RebuildProxy`), TCP, Unix and abstract addresses,
 //! both digest generations (through [`crate::Listener`] / [`crate::Client`]).
+//! `SharedMemoryManager` on both sides: [`Registry::track_shared_memory`] adds
+//! `SharedMemoryServer`'s `track_segment` / `release_segment` / `list_segments` (and
+//! unlinks the tracked blocks when the server stops); [`ManagerClient::shared_memory`],
+//! [`ManagerClient::shareable_list`] and the segment calls are its client (blocks and
+//! lists themselves: [`crate::shared_memory`]). Other extra control functions:
+//! [`ExtraControl`].
 //!
 //! ## Served by a Rust manager
 //! [`Registry::with_sync_types`] registers every typeid of CPython's `SyncManager` but
@@ -100,8 +106,7 @@
 //! be released by any client, as in Python; an `RLock` cannot).
 //!
 //! ## Not covered
-//! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
-//! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
+//! The `xmlrpclib` serializer; starting a manager *process* (`BaseManager.start()` forks
 //! Python: run a [`ManagerServer`] on a thread instead); `Pool`; `Condition(lock)` with
 //! a proxied lock and `Barrier(action=...)` (refused with `TypeError`); `list.sort(key=)`
 //! (Python code; refused), list slices, `*`/`*=` past 2**20 items (`MemoryError`);
@@ -123,6 +128,7 @@ mod order;
 mod proxy;
 mod server;
 mod set;
+mod shared_memory;
 mod sync;
 mod sync_proxies;
 mod token;
@@ -138,10 +144,11 @@ pub use namespace::SharedNamespace;
 pub use objects::SharedQueue;
 pub use proxy::{CallResult, DictProxy, ListProxy, Proxy, QueueProxy};
 pub use server::{
-    Args, Caller, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle, MANAGER_BACKLOG,
-    PUBLIC_METHODS,
+    Args, Caller, ExtraControl, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle,
+    MANAGER_BACKLOG, PUBLIC_METHODS,
 };
 pub use set::SharedSet;
+pub use shared_memory::{SegmentTracker, SEGMENT_METHODS};
 pub use sync::{SharedBarrier, SharedCondition, SharedEvent, SharedLock, SharedSemaphore};
 pub use sync_proxies::{
     AcquirerProxy, ArrayProxy, BarrierProxy, ConditionProxy, EventProxy, NamespaceProxy, SetProxy,
@@ -173,6 +180,9 @@ pub enum ManagerError {
     /// An `'#UNSERIALIZABLE'` reply: the server could not pickle the result.
     #[error("unserializable message: {0}")]
     Unserializable(String),
+    /// Creating a shared memory block for a `SharedMemoryManager` failed.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
     /// A message that is not what the manager protocol allows.
     #[error("manager protocol error: {0}")]
     Protocol(String),
