@@ -202,6 +202,7 @@ def median_run(runs):
     chosen["problems"] = [p for r in runs for p in r["problems"]]
     chosen["ok"] = all(r["ok"] for r in runs)
     chosen["runs"] = len(runs)
+    chosen["failed_runs"] = sum(1 for r in runs if not r["ok"])
     return chosen
 
 
@@ -223,7 +224,8 @@ def markdown(rows, processes, iterations, repeat):
     ]
     for r in rows:
         lines.append("| %d | %s | %s | %s | %s | %s | %s |" % (
-            r["clients"], r["server"], "yes" if r["ok"] else "**no**: " + "; ".join(r["problems"][:2]),
+            r["clients"], r["server"], "yes" if r["ok"] else "**no** (%d of %d runs failed: %s)" % (
+                r.get("failed_runs", 1), r.get("runs", 1), "; ".join(r["problems"][:2])),
             r.get("increments_per_second", "-"), r.get("connect_seconds", "-"),
             "%.1f" % (r["server_peak_rss_kib"] / 1024) if r.get("server_peak_rss_kib") else "-",
             r.get("listen_overflows", "-")))
@@ -233,8 +235,9 @@ def markdown(rows, processes, iterations, repeat):
     lines.append("")
     for n, pair in sorted(by.items()):
         if "rust" in pair and "cpython" in pair and pair["rust"].get("increments_per_second") and pair["cpython"].get("increments_per_second"):
-            lines.append("* %d clients: Rust manager ÷ CPython manager increments/s = %.2f" % (
-                n, pair["rust"]["increments_per_second"] / pair["cpython"]["increments_per_second"]))
+            lines.append("* %d clients: Rust manager ÷ CPython manager increments/s = %.2f%s" % (
+                n, pair["rust"]["increments_per_second"] / pair["cpython"]["increments_per_second"],
+                "" if pair["cpython"]["ok"] else " (CPython: its runs that completed)"))
     lines.append("")
     return "\n".join(lines)
 
