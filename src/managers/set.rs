@@ -10,8 +10,10 @@ use crate::Value;
 /// A `set` served by a Rust manager, with the methods CPython 3.14's `SetProxy` calls
 /// (operators, comparisons, in-place operators, `add`, `discard`, `union`, ...).
 ///
-/// Members compare with Python's `==`; order is insertion order (CPython's is by hash:
-/// compare sets, not their printed order). An operator given something other than a
+/// Members compare with Python's `==` and are found by linear scans (like [`super::SharedDict`]'s
+/// keys: sized for the small sets managers usually hold, an operation on two sets of n
+/// members costs n² comparisons); order is insertion order (CPython's is by hash: compare
+/// sets, not their printed order). An operator given something other than a
 /// `set`/`frozenset` returns `NotImplemented`, as `set`'s own operators do, so Python
 /// then tries the reflected operator or raises `TypeError`.
 #[derive(Debug, Default)]
