@@ -17,7 +17,7 @@
 //!     def fail(self): raise ValueError('boom', 7)
 //!     def child(self, start): return Counter(start)
 //! q = queue.Queue()
-//! class QueueManager(SyncManager): pass   # Queue, JoinableQueue, dict, list, Value, ...
+//! class QueueManager(SyncManager): pass   # every SyncManager typeid (Lock, Event, dict, ...)
 //! QueueManager.register('get_queue', callable=lambda: q)
 //! QueueManager.register('Counter', Counter, method_to_typeid={'child': 'ChildCounter'})
 //! QueueManager.register('ChildCounter', create_method=False)
@@ -39,6 +39,8 @@
 //! m = QueueManager(address=('127.0.0.1', 50000), authkey=b'abracadabra'); m.connect()
 //! m.get_queue().put('job'); c = m.Counter(5); c.increment(by=2)
 //! d = m.dict({'a': 1}); d['b'] = 2; q = m.Queue(10)
+//! with m.Lock(): ns = m.Namespace(x=1); ns.x += 1
+//! m.Pool()   # RemoteError (KeyError: 'Pool'): a Rust manager runs no Python code
 //! ```
 //!
 //! Prints `READY <address>` once listening; serves until a client sends `shutdown`.
@@ -140,7 +142,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authkey = argv.next().unwrap_or_else(|| "abracadabra".into());
 
     let mut registry = Registry::new();
-    // SyncManager's Queue, JoinableQueue, dict, list and Value typeids.
+    // Every typeid of SyncManager but Pool: Queue, Lock, RLock, Semaphore, Condition,
+    // Event, Barrier, Namespace, dict, list, set, Value, Array, ...
     registry.with_sync_types();
     registry.register_shared("get_queue", SharedQueue::new());
     registry.register_shared("get_dict", SharedDict::new());

@@ -659,7 +659,7 @@ fn legacy_digest_on_both_sides() {
         .authkey(b"key")
         .digest(mpconn::Digest::Legacy)
         .timeout(Duration::from_secs(30));
-    let m = ManagerClient::connect_with(server.address(), options).unwrap();
+    let m = ManagerClient::connect_with(server.address(), &options).unwrap();
     assert!(m.queue("get_queue").unwrap().empty().unwrap());
     server.shutdown().unwrap();
 }
@@ -862,4 +862,298 @@ fn the_remote_queue_recipe_with_a_rust_worker_and_a_cpython_manager() {
         worker.join().unwrap();
         m.shutdown().unwrap();
     }
+}
+
+// ------------------------------------------------------------------ SyncManager's other typeids
+
+/// The typed proxies for locks, conditions, events, barriers, namespaces, values, arrays
+/// and sets, on any SyncManager (`has_set`: 3.14+ CPython, or Rust). `other` is a
+/// second client of the same manager (another connection: another "thread").
+fn exercise_sync_types(m: &ManagerClient, other: &ManagerClient, label: &str, has_set: bool) {
+    let base = m.number_of_objects().unwrap();
+    let short = Duration::from_millis(50);
+
+    // Lock: held by one client, another's timed and non-blocking acquires fail.
+    let lock = m.lock().unwrap();
+    lock.acquire().unwrap();
+    let same = lock.try_clone().unwrap(); // an AcquirerProxy still
+    let theirs =
+        mpconn::managers::AcquirerProxy::new(other.proxy_from_value(&lock.to_value()).unwrap());
+    assert!(!theirs.try_acquire().unwrap(), "{label}");
+    assert!(!theirs.acquire_timeout(short).unwrap(), "{label}");
+    same.release().unwrap();
+    assert!(
+        theirs.acquire_timeout(Duration::from_secs(30)).unwrap(),
+        "{label}"
+    );
+    theirs.release().unwrap();
+    match lock.release() {
+        Err(ManagerError::Raised(e)) => assert!(e.is("builtins", "RuntimeError"), "{label}: {e}"),
+        other => panic!("{label}: releasing an unlocked lock gave {other:?}"),
+    }
+    drop((same, theirs));
+
+    // RLock: reentrant for one connection (one client used from one thread).
+    let one = ManagerClient::new_with(
+        m.address(),
+        &mpconn::ClientOptions::new().authkey(b"secret"),
+    );
+    let rlock = mpconn::managers::AcquirerProxy::new(
+        one.proxy_from_value(&m.rlock().unwrap().to_value())
+            .unwrap(),
+    );
+    rlock.acquire().unwrap();
+    assert!(rlock.try_acquire().unwrap(), "{label}");
+    rlock.release().unwrap();
+    rlock.release().unwrap();
+    assert!(rlock.release().is_err(), "{label}");
+    drop(rlock);
+
+    // Semaphores.
+    let sem = m.bounded_semaphore(2).unwrap();
+    assert!(
+        sem.try_acquire().unwrap() && sem.try_acquire().unwrap(),
+        "{label}"
+    );
+    assert!(!sem.acquire_timeout(short).unwrap(), "{label}");
+    sem.release().unwrap();
+    sem.release().unwrap();
+    match sem.release() {
+        Err(ManagerError::Raised(e)) => assert!(e.is("builtins", "ValueError"), "{label}: {e}"),
+        other => panic!("{label}: {other:?}"),
+    }
+    let plain = m.semaphore(0).unwrap();
+    assert!(!plain.try_acquire().unwrap());
+    plain.release().unwrap();
+    assert!(plain.try_acquire().unwrap());
+
+    // Event: a waiter on another client wakes on set.
+    let event = m.event().unwrap();
+    assert!(!event.is_set().unwrap());
+    assert!(!event.wait(Some(short)).unwrap(), "{label}");
+    let waiter = {
+        let ev =
+            mpconn::managers::EventProxy::new(other.proxy_from_value(&event.to_value()).unwrap());
+        std::thread::spawn(move || ev.wait(Some(Duration::from_secs(30))).unwrap())
+    };
+    event.set().unwrap();
+    assert!(waiter.join().unwrap(), "{label}");
+    event.clear().unwrap();
+    assert!(!event.is_set().unwrap());
+
+    // Condition: wait times out without notify; notify without the lock is refused.
+    let cond_client = ManagerClient::new_with(
+        m.address(),
+        &mpconn::ClientOptions::new().authkey(b"secret"),
+    );
+    let cond = mpconn::managers::ConditionProxy::new(
+        cond_client
+            .proxy_from_value(&m.condition().unwrap().to_value())
+            .unwrap(),
+    );
+    assert!(
+        matches!(cond.notify(1), Err(ManagerError::Raised(e)) if e.is("builtins", "RuntimeError")),
+        "{label}"
+    );
+    cond.acquire().unwrap();
+    assert!(!cond.wait(Some(short)).unwrap(), "{label}");
+    cond.notify_all().unwrap();
+    cond.release().unwrap();
+    drop(cond);
+
+    // Barrier: two parties from two clients.
+    let barrier = m.barrier(2, Some(Duration::from_secs(30))).unwrap();
+    assert_eq!(barrier.parties().unwrap(), 2);
+    let party = {
+        let b = mpconn::managers::BarrierProxy::new(
+            other.proxy_from_value(&barrier.to_value()).unwrap(),
+        );
+        std::thread::spawn(move || b.wait(None).unwrap())
+    };
+    let mine = barrier.wait(None).unwrap();
+    let mut indices = [mine, party.join().unwrap()];
+    indices.sort();
+    assert_eq!(indices, [0, 1], "{label}");
+    barrier.abort().unwrap();
+    assert!(barrier.broken().unwrap());
+    assert!(
+        matches!(barrier.wait(Some(short)), Err(ManagerError::Raised(e)) if e.is("threading", "BrokenBarrierError")),
+        "{label}"
+    );
+    barrier.reset().unwrap();
+    assert_eq!(barrier.n_waiting().unwrap(), 0);
+
+    // Namespace, Value, Array.
+    let ns = m.namespace(vec![("a".into(), Value::Int(1))]).unwrap();
+    assert_eq!(int(&ns.get("a").unwrap().unwrap()), 1);
+    assert!(ns.get("b").unwrap().is_none(), "{label}");
+    ns.set("b", s("two")).unwrap();
+    assert_eq!(text(&ns.get("b").unwrap().unwrap()), "two");
+    assert!(
+        ns.remove("a").unwrap() && !ns.remove("a").unwrap(),
+        "{label}"
+    );
+    let ns2 = ns.try_clone().unwrap();
+    assert_eq!(text(&ns2.get("b").unwrap().unwrap()), "two");
+
+    let v = m.value("i", Value::Int(5)).unwrap();
+    v.set(Value::Int(6)).unwrap();
+    assert_eq!(int(&v.get().unwrap()), 6);
+
+    let a = m.array("i", vec![Value::Int(1), Value::Int(2)]).unwrap();
+    a.set(1, Value::Int(20)).unwrap();
+    assert_eq!(a.len().unwrap(), 2);
+    assert_eq!(a.to_vec().unwrap(), vec![Value::Int(1), Value::Int(20)]);
+    assert!(a.get(5).unwrap().is_none());
+    assert!(
+        matches!(a.set(0, s("x")), Err(ManagerError::Raised(e)) if e.is("builtins", "TypeError")),
+        "{label}"
+    );
+
+    if has_set {
+        let set = m
+            .set(vec![Value::Int(1), Value::Int(1), Value::Int(2)])
+            .unwrap();
+        assert_eq!(set.len().unwrap(), 2, "{label}");
+        set.add(Value::Int(3)).unwrap();
+        set.discard(Value::Int(1)).unwrap();
+        assert!(set.contains(Value::Int(3)).unwrap() && !set.contains(Value::Int(1)).unwrap());
+        assert_eq!(set.to_vec().unwrap().len(), 2);
+    }
+
+    drop((lock, sem, plain, event, barrier, ns, ns2, v, a));
+    drop((one, cond_client));
+    assert_eq!(
+        m.number_of_objects().unwrap(),
+        base,
+        "{label}: objects leaked"
+    );
+}
+
+fn rust_sync_server(address: &str) -> mpconn::managers::ServerHandle {
+    let mut registry = Registry::new();
+    registry.with_sync_types();
+    ManagerServer::bind(&address.parse().unwrap(), Some(b"secret"), registry)
+        .expect("bind")
+        .spawn()
+        .expect("spawn")
+}
+
+#[test]
+fn rust_client_uses_every_sync_typeid_of_a_rust_manager() {
+    let server = rust_sync_server("127.0.0.1:0");
+    let options = mpconn::ClientOptions::new().authkey(b"secret");
+    let m = ManagerClient::connect_with(server.address(), &options).unwrap();
+    let other = ManagerClient::connect_with(server.address(), &options).unwrap();
+    exercise_sync_types(&m, &other, "rust", true);
+    assert!(matches!(
+        m.create("Pool", vec![], vec![]),
+        Err(ManagerError::Traceback(t)) if t.trim_end().ends_with("KeyError: 'Pool'")
+    ));
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn rust_client_uses_every_sync_typeid_of_cpython_managers() {
+    for python in interpreters() {
+        let (_peer, address) = cpython_server(&python);
+        let m = ManagerClient::connect(&address, Some(b"secret")).unwrap();
+        let other = ManagerClient::connect(&address, Some(b"secret")).unwrap();
+        let version = Command::new(&python)
+            .args(["-c", "import sys; print(sys.version_info[1])"])
+            .output()
+            .unwrap();
+        let minor: u32 = String::from_utf8_lossy(&version.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        exercise_sync_types(&m, &other, &python, minor >= 14);
+        m.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn a_call_timeout_closes_the_connection_and_the_rust_manager_abandons_the_wait() {
+    let server = rust_sync_server("127.0.0.1:0");
+    let options = mpconn::ClientOptions::new().authkey(b"secret");
+    let m = ManagerClient::connect_with(server.address(), &options).unwrap();
+    let lock = m.lock().unwrap();
+    lock.acquire().unwrap();
+    // A second client whose calls may wait 100 ms for their reply: its blocking acquire
+    // times out on the client side...
+    let impatient = ManagerClient::connect_with(server.address(), &options)
+        .unwrap()
+        .with_call_timeout(Some(Duration::from_millis(100)));
+    let theirs =
+        mpconn::managers::AcquirerProxy::new(impatient.proxy_from_value(&lock.to_value()).unwrap());
+    assert!(matches!(theirs.acquire(), Err(ManagerError::Timeout(_))));
+    // ...and the server gives up that acquire: once released, the lock is free for others
+    // (CPython's server would hand it to the abandoned call, and it would stay taken).
+    lock.release().unwrap();
+    let third = ManagerClient::connect_with(server.address(), &options).unwrap();
+    let again =
+        mpconn::managers::AcquirerProxy::new(third.proxy_from_value(&lock.to_value()).unwrap());
+    assert!(again.acquire_timeout(Duration::from_secs(30)).unwrap());
+    again.release().unwrap();
+    drop((theirs, again, lock));
+    assert_eq!(m.number_of_objects().unwrap(), 0);
+    server.shutdown().unwrap();
+}
+
+/// Sends `acquire()` on `lock` through a raw method connection, then closes it: a client
+/// that dies while its request is blocked (or before the server read it), or, with
+/// `after_reply`, one that dies holding the lock.
+#[cfg(unix)]
+fn acquire_and_die(address: &Address, lock: &mpconn::managers::Proxy, after_reply: bool) {
+    let options = mpconn::ClientOptions::new().authkey(b"secret");
+    let mut conn = mpconn::Client::connect_with(address, &options).unwrap();
+    conn.send(&Request::control("accept_connection", vec![s("doomed")]).to_value())
+        .unwrap();
+    Reply::from_value(conn.recv().unwrap())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    conn.send(&Request::call(lock.id(), "acquire", vec![], vec![]).to_value())
+        .unwrap();
+    if after_reply {
+        let got = Reply::from_value(conn.recv().unwrap()).unwrap();
+        assert!(matches!(got.into_result().unwrap(), Value::Bool(true)));
+    }
+    drop(conn); // Unix sockets: the server sees EOF as soon as this returns.
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dead_waiter_takes_nothing_and_a_dead_holder_keeps_its_lock() {
+    let dir = std::env::temp_dir().join(format!("mpconn-dead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.sock");
+    let server = rust_sync_server(path.to_str().unwrap());
+    let address = server.address().clone();
+    let options = mpconn::ClientOptions::new().authkey(b"secret");
+    let m = ManagerClient::connect_with(&address, &options).unwrap();
+
+    // A client dies while blocked in acquire: it takes nothing.
+    let lock = m.lock().unwrap();
+    lock.acquire().unwrap();
+    acquire_and_die(&address, &lock, false);
+    lock.release().unwrap();
+    assert!(
+        lock.acquire_timeout(Duration::from_secs(30)).unwrap(),
+        "a dead waiter took the lock"
+    );
+    lock.release().unwrap();
+
+    // A client dies holding the lock: it stays held, as in CPython's server
+    // (documented); a plain Lock may still be released by anyone.
+    let held = m.lock().unwrap();
+    acquire_and_die(&address, &held, true);
+    assert!(!held.acquire_timeout(Duration::from_millis(50)).unwrap());
+    held.release().unwrap();
+    assert!(held.try_acquire().unwrap());
+    held.release().unwrap();
+    drop((lock, held));
+    assert_eq!(m.number_of_objects().unwrap(), 0);
+    server.shutdown().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,6 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::proxy::{DictProxy, ListProxy, Proxy, QueueProxy};
+use super::sync_proxies::{
+    AcquirerProxy, ArrayProxy, BarrierProxy, ConditionProxy, EventProxy, NamespaceProxy, SetProxy,
+    ValueProxy,
+};
 use super::{as_int, as_items, as_str, s, ManagerError, ProxyRef, Reply, Request, Result, Token};
 use crate::{Address, Client, ClientOptions, Connection, Value};
 
@@ -21,6 +25,8 @@ use crate::{Address, Client, ClientOptions, Connection, Value};
 #[derive(Clone)]
 pub struct ManagerClient {
     inner: Arc<Endpoint>,
+    /// How long a call waits for its reply ([`ManagerClient::with_call_timeout`]).
+    call_timeout: Option<Duration>,
 }
 
 struct Endpoint {
@@ -28,6 +34,20 @@ struct Endpoint {
     options: ClientOptions,
     /// Idle method connections (after `accept_connection`), reused by every proxy.
     idle: Mutex<Vec<Connection>>,
+}
+
+/// A count as a Python `int`.
+fn count(n: usize) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Waits until a reply is readable on `conn`, or fails with [`ManagerError::Timeout`]
+/// (the caller then drops the connection).
+pub(crate) fn wait_for_reply(conn: &mut Connection, timeout: Option<Duration>) -> Result<()> {
+    match timeout {
+        Some(t) if !conn.poll(Some(t))? => Err(ManagerError::Timeout(t)),
+        _ => Ok(()),
+    }
 }
 
 /// How many idle method connections a client keeps (CPython keeps one per thread).
@@ -39,6 +59,7 @@ impl fmt::Debug for ManagerClient {
         f.debug_struct("ManagerClient")
             .field("address", &self.inner.address)
             .field("options", &self.inner.options)
+            .field("call_timeout", &self.call_timeout)
             .finish()
     }
 }
@@ -57,8 +78,21 @@ impl ManagerClient {
 
     /// [`ManagerClient::connect`] with every [`ClientOptions`] (authkey, the digest this
     /// side challenges with, a connect and handshake timeout, the message size limit),
-    /// used for each connection the client and its proxies open.
-    pub fn connect_with(address: &Address, options: ClientOptions) -> Result<ManagerClient> {
+    /// used for each connection the client and its proxies open: the same options
+    /// [`Client::connect_with`] takes.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mpconn::managers::ManagerClient;
+    /// use mpconn::ClientOptions;
+    /// # fn main() -> Result<(), mpconn::managers::ManagerError> {
+    /// let options = ClientOptions::new().authkey(b"secret").timeout(Duration::from_secs(5));
+    /// let m = ManagerClient::connect_with(&"127.0.0.1:50000".parse()?, &options)?
+    ///     .with_call_timeout(Some(Duration::from_secs(30)));
+    /// let lock = m.lock()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connect_with(address: &Address, options: &ClientOptions) -> Result<ManagerClient> {
         let client = ManagerClient::new_with(address, options);
         client.dispatch("dummy", Vec::new())?;
         Ok(client)
@@ -70,18 +104,35 @@ impl ManagerClient {
         if let Some(key) = authkey {
             options = options.authkey(key);
         }
-        ManagerClient::new_with(address, options)
+        ManagerClient::new_with(address, &options)
     }
 
     /// A client for `address` with `options`, without contacting the manager yet.
-    pub fn new_with(address: &Address, options: ClientOptions) -> ManagerClient {
+    pub fn new_with(address: &Address, options: &ClientOptions) -> ManagerClient {
         ManagerClient {
             inner: Arc::new(Endpoint {
                 address: address.clone(),
-                options,
+                options: options.clone(),
                 idle: Mutex::new(Vec::new()),
             }),
+            call_timeout: None,
         }
+    }
+
+    /// This client (and the proxies it creates from now on) with a per-call timeout:
+    /// a method call or control request whose reply does not arrive within `timeout`
+    /// fails with [`ManagerError::Timeout`] and its connection is closed, so a Rust
+    /// manager abandons the call (a blocked `acquire` takes nothing). `None` (the
+    /// default) waits as long as the call takes, as CPython's proxies do.
+    #[must_use]
+    pub fn with_call_timeout(mut self, timeout: Option<Duration>) -> ManagerClient {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// The per-call timeout ([`ManagerClient::with_call_timeout`]).
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.call_timeout
     }
 
     /// The manager's address.
@@ -147,6 +198,7 @@ impl ManagerClient {
         let mut request = Request::control(method, args);
         request.kwargs = kwargs;
         conn.send(&request.to_value())?;
+        wait_for_reply(&mut conn, self.call_timeout)?;
         let reply = conn.recv()?;
         Reply::from_value(reply)
     }
@@ -211,6 +263,81 @@ impl ManagerClient {
             Vec::new(),
             Vec::new(),
         )?))
+    }
+
+    /// `m.Lock()` on a `SyncManager` (typeid `"Lock"`).
+    pub fn lock(&self) -> Result<AcquirerProxy> {
+        self.create_typed("Lock", Vec::new())
+            .map(AcquirerProxy::new)
+    }
+
+    /// `m.RLock()`: reentrant for the method connection that holds it (see
+    /// [`AcquirerProxy`]'s module notes on threads).
+    pub fn rlock(&self) -> Result<AcquirerProxy> {
+        self.create_typed("RLock", Vec::new())
+            .map(AcquirerProxy::new)
+    }
+
+    /// `m.Semaphore(value)`.
+    pub fn semaphore(&self, value: usize) -> Result<AcquirerProxy> {
+        self.create_typed("Semaphore", vec![count(value)])
+            .map(AcquirerProxy::new)
+    }
+
+    /// `m.BoundedSemaphore(value)`.
+    pub fn bounded_semaphore(&self, value: usize) -> Result<AcquirerProxy> {
+        self.create_typed("BoundedSemaphore", vec![count(value)])
+            .map(AcquirerProxy::new)
+    }
+
+    /// `m.Condition()` (with its own `RLock`).
+    pub fn condition(&self) -> Result<ConditionProxy> {
+        self.create_typed("Condition", Vec::new())
+            .map(ConditionProxy::new)
+    }
+
+    /// `m.Event()`.
+    pub fn event(&self) -> Result<EventProxy> {
+        self.create_typed("Event", Vec::new()).map(EventProxy::new)
+    }
+
+    /// `m.Barrier(parties, timeout=timeout)`.
+    pub fn barrier(&self, parties: usize, timeout: Option<Duration>) -> Result<BarrierProxy> {
+        let timeout = timeout.map_or(Value::None, |t| Value::Float(t.as_secs_f64()));
+        self.create_typed("Barrier", vec![count(parties), Value::None, timeout])
+            .map(BarrierProxy::new)
+    }
+
+    /// `m.Namespace(**attributes)`.
+    pub fn namespace(&self, attributes: Vec<(String, Value)>) -> Result<NamespaceProxy> {
+        let kwargs = attributes.into_iter().map(|(k, v)| (s(&k), v)).collect();
+        Ok(NamespaceProxy::new(self.create(
+            "Namespace",
+            Vec::new(),
+            kwargs,
+        )?))
+    }
+
+    /// `m.Value(typecode, value)`.
+    pub fn value(&self, typecode: &str, value: Value) -> Result<ValueProxy> {
+        self.create_typed("Value", vec![s(typecode), value])
+            .map(ValueProxy::new)
+    }
+
+    /// `m.Array(typecode, items)` (an `array.array` on the server).
+    pub fn array(&self, typecode: &str, items: Vec<Value>) -> Result<ArrayProxy> {
+        self.create_typed("Array", vec![s(typecode), Value::list(items)])
+            .map(ArrayProxy::new)
+    }
+
+    /// `m.set(items)` (CPython 3.14+ managers, and Rust ones).
+    pub fn set(&self, items: Vec<Value>) -> Result<SetProxy> {
+        self.create_typed("set", vec![Value::list(items)])
+            .map(SetProxy::new)
+    }
+
+    fn create_typed(&self, typeid: &str, args: Vec<Value>) -> Result<Proxy> {
+        self.create(typeid, args, Vec::new())
     }
 
     /// Turns a pickled proxy found in a returned value (`RebuildProxy(...)`) into a

@@ -6,8 +6,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::objects::SharedQueue;
-use super::server::{Args, Registry};
+use super::server::Args;
 use super::{as_int, as_items, as_pairs, ManagedObject, Outcome, PyException};
 use crate::Value;
 
@@ -24,7 +23,7 @@ fn ret(v: Value) -> Result<Outcome, PyException> {
 }
 
 /// `TypeError: unhashable type: 'list'` when `key` could not be a Python dict key.
-fn check_hashable(key: &Value) -> Result<(), PyException> {
+pub(crate) fn check_hashable(key: &Value) -> Result<(), PyException> {
     let mut stack = vec![key];
     while let Some(v) = stack.pop() {
         match v.unanchored() {
@@ -40,6 +39,74 @@ fn check_hashable(key: &Value) -> Result<(), PyException> {
     }
     Ok(())
 }
+
+/// The items of any iterable argument a Rust manager can iterate: a list, tuple, set,
+/// frozenset, dict (its keys), str (its characters) or bytes (its ints).
+pub(crate) fn iter_of(v: &Value) -> Result<Vec<Value>, PyException> {
+    match v.unanchored() {
+        Value::List(i) | Value::Tuple(i) | Value::Set(i) | Value::FrozenSet(i) => Ok(i.to_vec()),
+        Value::Dict(p) => Ok(p.iter().map(|(k, _)| k.clone()).collect()),
+        Value::Str(text) => Ok(text
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .map(|c| Value::from(c.to_string().as_str()))
+            .collect()),
+        Value::Bytes(b) => Ok(b.iter().map(|x| Value::Int(i64::from(*x))).collect()),
+        Value::Object(o) if super::is_global(&o.callable, "builtins", "range") => {
+            range_items(&o.args)
+        }
+        other => Err(PyException::type_error(&format!(
+            "'{}' object is not iterable",
+            other.type_name()
+        ))),
+    }
+}
+
+/// The items of a pickled `range(start, stop, step)` (at most [`MAX_REPEATED_ITEMS`]).
+fn range_items(args: &[Value]) -> Result<Vec<Value>, PyException> {
+    let ints: Option<Vec<i64>> = args.iter().map(as_int).collect();
+    let (start, stop, step) = match ints.as_deref() {
+        Some([stop]) => (0, *stop, 1),
+        Some([start, stop]) => (*start, *stop, 1),
+        Some([start, stop, step]) if *step != 0 => (*start, *stop, *step),
+        _ => {
+            return Err(PyException::type_error(
+                "a range of small ints was expected",
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    let mut i = start;
+    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+        if out.len() >= MAX_REPEATED_ITEMS {
+            return Err(PyException::builtin(
+                "MemoryError",
+                "a Rust manager iterates ranges of at most 2**20 items",
+            ));
+        }
+        out.push(Value::Int(i));
+        i = match i.checked_add(step) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    Ok(out)
+}
+
+/// `iter([items])`: how CPython pickles a set iterator or a dict's reversed-key
+/// iterator, and so what a manager sends for `__iter__` / `__reversed__` without an
+/// `Iterator` proxy.
+pub(crate) fn iterator_value(items: Vec<Value>) -> Value {
+    Value::Object(Arc::new(crate::value::Object::reduce(
+        Value::global("builtins", "iter"),
+        vec![Value::list(items)],
+    )))
+}
+
+/// The most items `*` / `*=` on a shared list may produce (a peer must not make the
+/// server allocate without bound): above it, `MemoryError`.
+const MAX_REPEATED_ITEMS: usize = 1 << 20;
 
 /// A Python index into a sequence of `len` items (negative counts from the end).
 fn index(i: &Value, len: usize, what: &str) -> Result<usize, PyException> {
@@ -108,15 +175,21 @@ pub struct SharedDict {
     pairs: Mutex<Vec<(Value, Value)>>,
 }
 
+/// `DictProxy`'s methods: 3.11's, and 3.14's `|`, `|=`, `reversed()` and `fromkeys`.
 const DICT_METHODS: &[&str] = &[
     "__contains__",
     "__delitem__",
     "__getitem__",
+    "__ior__",
     "__iter__",
     "__len__",
+    "__or__",
+    "__reversed__",
+    "__ror__",
     "__setitem__",
     "clear",
     "copy",
+    "fromkeys",
     "get",
     "items",
     "keys",
@@ -184,7 +257,7 @@ impl SharedDict {
     }
 
     /// `update(other)`: a dict, or any sequence of pairs.
-    fn update_from(&self, other: &Value) -> Result<(), PyException> {
+    pub(crate) fn update_from(&self, other: &Value) -> Result<(), PyException> {
         if let Some(pairs) = as_pairs(other) {
             for (k, v) in pairs {
                 self.insert(k.clone(), v.clone())?;
@@ -331,6 +404,46 @@ impl ManagedObject for SharedDict {
                 args.none()?;
                 ret(self.to_value())
             }
+            "__or__" | "__ror__" => {
+                let [other] = args.bind(["value"], 1)?;
+                let other = other.unwrap_or(Value::None);
+                let Some(other) = as_pairs(&other) else {
+                    return ret(Value::global("builtins", "NotImplemented"));
+                };
+                let mine = lock(&self.pairs).clone();
+                let (first, second) = if method == "__or__" {
+                    (mine, other.to_vec())
+                } else {
+                    (other.to_vec(), mine)
+                };
+                let merged = SharedDict::from_pairs(first)?;
+                for (k, v) in second {
+                    merged.insert(k, v)?;
+                }
+                ret(merged.to_value())
+            }
+            "__ior__" => {
+                let [other] = args.bind(["value"], 1)?;
+                self.update_from(&other.unwrap_or(Value::None))?;
+                // The dict itself is the result (the proxy returns itself instead).
+                ret(self.to_value())
+            }
+            "__reversed__" => {
+                args.none()?;
+                let mut keys: Vec<Value> =
+                    lock(&self.pairs).iter().map(|(k, _)| k.clone()).collect();
+                keys.reverse();
+                ret(iterator_value(keys))
+            }
+            "fromkeys" => {
+                let [keys, value] = args.bind(["iterable", "value"], 1)?;
+                let value = value.unwrap_or(Value::None);
+                let out = SharedDict::default();
+                for k in iter_of(&keys.unwrap_or(Value::None))? {
+                    out.insert(k, value.clone())?;
+                }
+                ret(out.to_value())
+            }
             other => Err(PyException::attribute_error(other)),
         }
     }
@@ -344,9 +457,13 @@ impl ManagedObject for SharedDict {
     }
 }
 
-/// A `list` served by a Rust manager, with the methods of CPython's `ListProxy` that
-/// need no Python code (no `sort`; no slices; no `*` / `*=`, which a peer could use to
-/// make the server allocate without bound).
+/// A `list` served by a Rust manager, with the methods of CPython's `ListProxy`.
+///
+/// Differences: `sort()` compares numbers, strings, bytes and tuples/lists of them
+/// (other mixes are the `TypeError` Python raises for them too; a `key` function would
+/// be Python code and is refused with a `TypeError`); `*` and `*=` stop at 2**20 items
+/// with `MemoryError` (a peer must not make the server allocate without bound); indices
+/// are integers (no slices); `reversed()` gives an iterator over a copy.
 #[derive(Debug, Default)]
 pub struct SharedList {
     items: Mutex<Vec<Value>>,
@@ -357,7 +474,11 @@ const LIST_METHODS: &[&str] = &[
     "__contains__",
     "__delitem__",
     "__getitem__",
+    "__imul__",
     "__len__",
+    "__mul__",
+    "__reversed__",
+    "__rmul__",
     "__setitem__",
     "append",
     "clear",
@@ -369,6 +490,7 @@ const LIST_METHODS: &[&str] = &[
     "pop",
     "remove",
     "reverse",
+    "sort",
 ];
 
 impl SharedList {
@@ -406,7 +528,7 @@ impl SharedList {
 }
 
 /// The items of an argument that must be a list or tuple.
-fn sequence_arg<'a>(v: &'a Value, method: &str) -> Result<&'a [Value], PyException> {
+pub(crate) fn sequence_arg<'a>(v: &'a Value, method: &str) -> Result<&'a [Value], PyException> {
     as_items(v).ok_or_else(|| {
         PyException::type_error(&format!(
             "{method}: '{}' object is not a list or tuple",
@@ -535,6 +657,53 @@ impl ManagedObject for SharedList {
                 items.reverse();
                 ret(Value::None)
             }
+            "__reversed__" => {
+                args.none()?;
+                ret(iterator_value(items.iter().rev().cloned().collect()))
+            }
+            "__mul__" | "__rmul__" | "__imul__" => {
+                let [n] = args.bind(["value"], 1)?;
+                let n = n.unwrap_or(Value::None);
+                let n = as_int(&n).ok_or_else(|| {
+                    PyException::type_error(&format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        n.type_name()
+                    ))
+                })?;
+                let n = usize::try_from(n).unwrap_or(0);
+                if items.len().saturating_mul(n) > MAX_REPEATED_ITEMS {
+                    return Err(PyException::builtin(
+                        "MemoryError",
+                        "a shared list stops at 2**20 items for * and *=",
+                    ));
+                }
+                let repeated: Vec<Value> = (0..n).flat_map(|_| items.iter().cloned()).collect();
+                if method == "__imul__" {
+                    *items = repeated;
+                    return ret(Value::list(items.clone()));
+                }
+                ret(Value::list(repeated))
+            }
+            "sort" => {
+                if !args.positional.is_empty() {
+                    return Err(PyException::type_error(
+                        "sort() takes no positional arguments",
+                    ));
+                }
+                let [key, reverse] =
+                    Args::new("sort", &[], args.keywords).bind(["key", "reverse"], 0)?;
+                if !matches!(
+                    key.as_ref().map(Value::unanchored),
+                    None | Some(Value::None)
+                ) {
+                    return Err(PyException::type_error(
+                        "sort(key=...) would run Python code: a Rust manager sorts without a key",
+                    ));
+                }
+                let reverse = reverse.as_ref().is_some_and(super::wait::truthy);
+                super::order::sort(&mut items, reverse)?;
+                ret(Value::None)
+            }
             "clear" => {
                 args.none()?;
                 items.clear();
@@ -560,13 +729,21 @@ impl ManagedObject for SharedList {
 /// One shared value with `get` / `set`: CPython's `SyncManager.Value` (`ValueProxy`).
 #[derive(Debug)]
 pub struct SharedValue {
+    typecode: Value,
     value: Mutex<Value>,
 }
 
 impl SharedValue {
-    /// A shared value holding `value`.
+    /// A shared value holding `value` (typecode `None`).
     pub fn new(value: Value) -> Arc<SharedValue> {
+        SharedValue::with_typecode(Value::None, value)
+    }
+
+    /// `Value(typecode, value)`: CPython's manager keeps the typecode only for `repr`
+    /// and never converts the value; neither does this.
+    pub fn with_typecode(typecode: Value, value: Value) -> Arc<SharedValue> {
         Arc::new(SharedValue {
+            typecode,
             value: Mutex::new(value),
         })
     }
@@ -607,67 +784,7 @@ impl ManagedObject for SharedValue {
     }
 
     fn repr(&self) -> String {
-        format!("Value({})", self.get())
-    }
-}
-
-impl Registry {
-    /// Registers the data typeids of CPython's `SyncManager`, so that an unmodified
-    /// `SyncManager(address, authkey).connect()` client can call `m.Queue(maxsize)`,
-    /// `m.JoinableQueue(maxsize)`, `m.dict(...)`, `m.list(...)` and
-    /// `m.Value(typecode, value)` on a Rust server ([`SharedQueue`], [`SharedDict`],
-    /// [`SharedList`], [`SharedValue`]; a dict's `__iter__` hands out a
-    /// [`SharedIterator`] as `Iterator`, which `SyncManager` clients know).
-    ///
-    /// Not registered: the synchronisation typeids (`Lock`, `Event`, `Condition`, ...),
-    /// `Namespace`, `Array` and `Pool`.
-    pub fn with_sync_types(&mut self) -> &mut Registry {
-        for typeid in ["Queue", "JoinableQueue"] {
-            self.register(typeid, |args| {
-                let [maxsize] = args.bind(["maxsize"], 0)?;
-                let maxsize = match maxsize.as_ref().map(Value::unanchored) {
-                    None => 0,
-                    Some(v) => as_int(v).ok_or_else(|| {
-                        PyException::type_error(&format!(
-                            "maxsize must be an int, not {}",
-                            v.type_name()
-                        ))
-                    })?,
-                };
-                // Python: maxsize <= 0 means unbounded.
-                let maxsize = usize::try_from(maxsize.max(0)).unwrap_or(usize::MAX);
-                Ok(SharedQueue::bounded(maxsize) as Arc<dyn ManagedObject>)
-            });
-        }
-        self.register("dict", |args| {
-            if args.positional.len() > 1 {
-                return Err(PyException::type_error(&format!(
-                    "dict expected at most 1 argument, got {}",
-                    args.positional.len()
-                )));
-            }
-            let d = SharedDict::default();
-            if let Some(init) = args.positional.first() {
-                d.update_from(init)?;
-            }
-            for (k, v) in args.keywords {
-                d.insert(k.clone(), v.clone())?;
-            }
-            Ok(Arc::new(d) as Arc<dyn ManagedObject>)
-        });
-        self.register("list", |args| {
-            let [init] = args.bind(["iterable"], 0)?;
-            let items = match &init {
-                None => Vec::new(),
-                Some(v) => sequence_arg(v, "list")?.to_vec(),
-            };
-            Ok(SharedList::from_items(items) as Arc<dyn ManagedObject>)
-        });
-        self.register("Value", |args| {
-            let [_typecode, value, _lock] = args.bind(["typecode", "value", "lock"], 2)?;
-            Ok(SharedValue::new(value.unwrap_or(Value::None)) as Arc<dyn ManagedObject>)
-        });
-        self
+        format!("Value({}, {})", self.typecode, self.get())
     }
 }
 
@@ -779,20 +896,10 @@ mod tests {
     }
 
     #[test]
-    fn sync_types_are_registered() {
-        let mut r = Registry::new();
-        r.with_sync_types();
-        assert_eq!(
-            r.typeids(),
-            ["JoinableQueue", "Queue", "Value", "dict", "list"].map(String::from)
-        );
-    }
-
-    #[test]
     fn value_get_set() {
         let v = SharedValue::new(Value::Int(1));
         call(&*v, "set", &[Value::from("x")]).unwrap();
         assert_eq!(call(&*v, "get", &[]).unwrap(), "x");
-        assert_eq!(v.repr(), "Value('x')");
+        assert_eq!(v.repr(), "Value(None, 'x')");
     }
 }

@@ -7,12 +7,13 @@
 //! * a **client** of a CPython `BaseManager` / `SyncManager` server: [`ManagerClient`]
 //!   connects (and runs the `dummy` check `BaseManager.connect()` runs), creates shared
 //!   objects by typeid, and hands out [`Proxy`] values whose [`Proxy::call`] is
-//!   `BaseProxy._callmethod`; [`QueueProxy`], [`DictProxy`] and [`ListProxy`] wrap the usual
-//!   typeids;
+//!   `BaseProxy._callmethod`; [`QueueProxy`], [`DictProxy`], [`ListProxy`],
+//!   [`AcquirerProxy`], [`ConditionProxy`], [`EventProxy`], [`BarrierProxy`],
+//!   [`NamespaceProxy`], [`ValueProxy`], [`ArrayProxy`] and [`SetProxy`] wrap
+//!   `SyncManager`'s typeids (`m.lock()?`, `m.event()?`, ...);
 //! * a **server** that CPython clients `connect()` to: implement [`ManagedObject`] for
-//!   your types, register them by typeid in a [`Registry`], and run a [`ManagerServer`].
-//!   [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`] are ready-made
-//!   `queue.Queue`, `dict`, `list` and `Value`.
+//!   your types, register them by typeid in a [`Registry`], and run a [`ManagerServer`];
+//!   `SyncManager`'s own typeids are ready-made (below).
 //!
 //! ## The protocol, in short (from CPython's `managers.py`, unchanged from 3.8 to 3.15)
 //! * Every request is `(ident, methodname, args, kwds)`; every reply is `(kind, result)`
@@ -83,41 +84,78 @@
 //! lists themselves: [`crate::shared_memory`]). Other extra control functions:
 //! [`ExtraControl`].
 //!
+//! ## Served by a Rust manager
+//! [`Registry::with_sync_types`] registers every typeid of CPython's `SyncManager` but
+//! `Pool`, with the methods each interpreter's proxies call (3.11 to 3.15, including
+//! 3.14's dict `|`, `|=`, `reversed`, `fromkeys` and its `set` typeid; 3.13's
+//! `Queue.shutdown`): [`SharedQueue`], [`SharedLock`], [`SharedSemaphore`],
+//! [`SharedCondition`], [`SharedEvent`], [`SharedBarrier`], [`SharedNamespace`],
+//! [`SharedDict`], [`SharedList`], [`SharedSet`], [`SharedValue`], [`SharedArray`]. `Pool`
+//! would run Python code: `m.Pool()` gets what any unknown typeid gets, a `'#TRACEBACK'`
+//! ending in `KeyError: 'Pool'` (CPython clients raise `RemoteError`).
+//!
+//! ## Blocking calls and disconnected clients
+//! Each client connection is served on its own thread (as in CPython, where a thread is
+//! what owns an `RLock`; here the [`Caller`] is). A blocked `acquire` / `wait` / `get` /
+//! `join` blocks only its connection and honours its timeout. A client that disconnects
+//! while blocked takes nothing: the wait checks for EOF on its connection at least every
+//! 100 ms and before taking the lock, item or barrier slot (CPython's server instead
+//! completes the call for the dead client, so the lock it acquires stays taken, the item
+//! it gets is lost). A lock *held* by a client that disconnects stays held, exactly as in
+//! CPython's server: nothing releases it on the client's behalf (a plain `Lock` can still
+//! be released by any client, as in Python; an `RLock` cannot).
+//!
 //! ## Not covered
 //! The `xmlrpclib` serializer; starting a manager *process* (`BaseManager.start()` forks
-//! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
-//! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`]
-//! ([`Registry::with_sync_types`] registers them under `SyncManager`'s typeids; a lock,
-//! event, pool or namespace is a [`ManagedObject`] you write; CPython's own typeids are
-//! used from Rust through [`Proxy::call`] and the typed proxies); `SharedList` has no
-//! `sort`, slices or `*`; re-sending a proxy that a Rust server received inside a value
-//! does not take a server-side reference (CPython's "manager-owned" proxies); blocking
-//! calls have no client-side timeout (use the methods' own, e.g. `get(timeout)`), and
-//! a dropped [`Proxy`] sends its `decref` synchronously (set a connect timeout with
+//! Python: run a [`ManagerServer`] on a thread instead); `Pool`; `Condition(lock)` with
+//! a proxied lock and `Barrier(action=...)` (refused with `TypeError`); `list.sort(key=)`
+//! (Python code; refused), list slices, `*`/`*=` past 2**20 items (`MemoryError`);
+//! re-sending a proxy that a Rust server received inside a value does not take a
+//! server-side reference (CPython's "manager-owned" proxies). A client's blocking calls
+//! wait as long as the method does unless a per-call timeout is set
+//! ([`ManagerClient::with_call_timeout`], [`Proxy::call_timeout`]); a dropped [`Proxy`]
+//! sends its `decref` synchronously (set a connect timeout with
 //! [`ManagerClient::connect_with`] when the manager may be unreachable).
 
+mod array;
 mod client;
 mod collections;
 mod exception;
 mod message;
+mod namespace;
 mod objects;
+mod order;
 mod proxy;
 mod server;
+mod set;
 mod shared_memory;
+mod sync;
+mod sync_proxies;
 mod token;
+mod typeids;
+mod wait;
 
+pub use array::SharedArray;
 pub use client::ManagerClient;
 pub use collections::{SharedDict, SharedIterator, SharedList, SharedValue};
 pub use exception::PyException;
 pub use message::{Reply, Request};
+pub use namespace::SharedNamespace;
 pub use objects::SharedQueue;
 pub use proxy::{CallResult, DictProxy, ListProxy, Proxy, QueueProxy};
 pub use server::{
-    Args, ExtraControl, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle,
-    PUBLIC_METHODS,
+    Args, Caller, ExtraControl, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle,
+    MANAGER_BACKLOG, PUBLIC_METHODS,
 };
+pub use set::SharedSet;
 pub use shared_memory::{SegmentTracker, SEGMENT_METHODS};
+pub use sync::{SharedBarrier, SharedCondition, SharedEvent, SharedLock, SharedSemaphore};
+pub use sync_proxies::{
+    AcquirerProxy, ArrayProxy, BarrierProxy, ConditionProxy, EventProxy, NamespaceProxy, SetProxy,
+    ValueProxy,
+};
 pub use token::{address_from_value, address_to_value, ProxyRef, Token};
+pub use typeids::SYNC_TYPEIDS;
 
 use std::sync::Arc;
 
@@ -148,6 +186,11 @@ pub enum ManagerError {
     /// A message that is not what the manager protocol allows.
     #[error("manager protocol error: {0}")]
     Protocol(String),
+    /// No reply within the call timeout ([`ManagerClient::with_call_timeout`],
+    /// [`Proxy::call_timeout`]). The connection was closed, so the server abandons the
+    /// call; whether the method ran is unknown.
+    #[error("no reply from the manager within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 impl ManagerError {

@@ -2,9 +2,10 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::server::Args;
+use super::server::{Args, Caller};
+use super::wait::{deadline_after, far_future, gone_error, truthy, wait_while, Waited};
 use super::{as_int, ManagedObject, Outcome, PyException};
 use crate::Value;
 
@@ -27,9 +28,12 @@ pub struct SharedQueue {
 struct QueueState {
     items: VecDeque<Value>,
     unfinished: usize,
+    /// `shutdown()` was called (CPython 3.13's `is_shutdown`).
+    shut: bool,
 }
 
-/// `queue.Queue`'s public methods, as `public_methods(queue.Queue())` lists them.
+/// `queue.Queue`'s public methods, as `public_methods(queue.Queue())` lists them on
+/// 3.13+ (`shutdown` is new there; older clients' auto proxies simply never call it).
 const QUEUE_METHODS: &[&str] = &[
     "empty",
     "full",
@@ -39,6 +43,7 @@ const QUEUE_METHODS: &[&str] = &[
     "put",
     "put_nowait",
     "qsize",
+    "shutdown",
     "task_done",
 ];
 
@@ -63,33 +68,6 @@ impl SharedQueue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits on `cv` while `blocked` holds, until `deadline` (`None`: forever). Returns
-    /// the guard and whether the condition cleared.
-    fn wait_while<'a>(
-        &self,
-        cv: &Condvar,
-        mut guard: MutexGuard<'a, QueueState>,
-        deadline: Option<Instant>,
-        blocked: impl Fn(&QueueState) -> bool,
-    ) -> (MutexGuard<'a, QueueState>, bool) {
-        while blocked(&guard) {
-            match deadline {
-                None => guard = cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return (guard, false);
-                    }
-                    guard = cv
-                        .wait_timeout(guard, d - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-        (guard, true)
-    }
-
     /// `put(item, block, timeout)`: `Err(queue.Full)` when it stays full.
     pub fn put(
         &self,
@@ -97,17 +75,35 @@ impl SharedQueue {
         block: bool,
         timeout: Option<Duration>,
     ) -> Result<(), PyException> {
+        self.put_from(Caller::LOCAL, item, block, timeout)
+    }
+
+    /// `put` for a client: gives up (putting nothing) when `caller` disconnects.
+    fn put_from(
+        &self,
+        caller: Caller<'_>,
+        item: Value,
+        block: bool,
+        timeout: Option<Duration>,
+    ) -> Result<(), PyException> {
         let guard = self.lock();
-        let full = |s: &QueueState| self.maxsize > 0 && s.items.len() >= self.maxsize;
-        let (mut guard, ok) = if !block {
+        if guard.shut {
+            return Err(queue_shut_down());
+        }
+        let full = |s: &QueueState| !s.shut && self.maxsize > 0 && s.items.len() >= self.maxsize;
+        let (mut guard, waited) = if !block {
             let ok = !full(&guard);
-            (guard, ok)
+            (guard, if ok { Waited::Ready } else { Waited::TimedOut })
         } else {
-            let deadline = timeout.map(|t| Instant::now() + t);
-            self.wait_while(&self.not_full, guard, deadline, full)
+            let deadline =
+                timeout.map(|t| deadline_after(t.as_secs_f64()).unwrap_or_else(far_future));
+            wait_while(&self.not_full, guard, deadline, caller, full)
         };
-        if !ok {
-            return Err(PyException::queue_full());
+        match waited {
+            Waited::Ready if guard.shut => return Err(queue_shut_down()),
+            Waited::Ready => {}
+            Waited::TimedOut => return Err(PyException::queue_full()),
+            Waited::Gone => return Err(gone_error()),
         }
         guard.items.push_back(item);
         guard.unfinished += 1;
@@ -117,22 +113,55 @@ impl SharedQueue {
 
     /// `get(block, timeout)`: `Err(queue.Empty)` when nothing arrives.
     pub fn get(&self, block: bool, timeout: Option<Duration>) -> Result<Value, PyException> {
+        self.get_from(Caller::LOCAL, block, timeout)
+    }
+
+    /// `get` for a client: gives up (taking nothing) when `caller` disconnects.
+    fn get_from(
+        &self,
+        caller: Caller<'_>,
+        block: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Value, PyException> {
         let guard = self.lock();
-        let empty = |s: &QueueState| s.items.is_empty();
-        let (mut guard, ok) = if !block {
+        let empty = |s: &QueueState| !s.shut && s.items.is_empty();
+        let (mut guard, waited) = if !block {
             let ok = !empty(&guard);
-            (guard, ok)
+            (guard, if ok { Waited::Ready } else { Waited::TimedOut })
         } else {
-            let deadline = timeout.map(|t| Instant::now() + t);
-            self.wait_while(&self.not_empty, guard, deadline, empty)
+            let deadline =
+                timeout.map(|t| deadline_after(t.as_secs_f64()).unwrap_or_else(far_future));
+            wait_while(&self.not_empty, guard, deadline, caller, empty)
         };
+        if waited == Waited::Gone {
+            return Err(gone_error());
+        }
+        if guard.shut && guard.items.is_empty() {
+            return Err(queue_shut_down());
+        }
         match guard.items.pop_front() {
-            Some(v) if ok => {
+            Some(v) if waited == Waited::Ready => {
                 self.not_full.notify_one();
                 Ok(v)
             }
             _ => Err(PyException::queue_empty()),
         }
+    }
+
+    /// `shutdown(immediate)` (CPython 3.13+): later `put`s raise `queue.ShutDown`, and
+    /// `get`s too once the queue is empty (at once with `immediate`, which drops the
+    /// items and counts them done); every blocked caller wakes.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut guard = self.lock();
+        guard.shut = true;
+        if immediate {
+            let drained = guard.items.len();
+            guard.items.clear();
+            guard.unfinished = guard.unfinished.saturating_sub(drained);
+            self.all_done.notify_all();
+        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
     }
 
     /// `qsize()`.
@@ -163,23 +192,16 @@ impl SharedQueue {
     /// `join()`: waits until every item put has been marked done.
     pub fn join(&self) {
         let guard = self.lock();
-        let _ = self.wait_while(&self.all_done, guard, None, |s| s.unfinished > 0);
+        let (guard, _) = wait_while(&self.all_done, guard, None, Caller::LOCAL, |s| {
+            s.unfinished > 0
+        });
+        drop(guard);
     }
 }
 
-/// Python truthiness for the `block` argument (objects count as true).
-fn truthy(v: &Value) -> bool {
-    match v.unanchored() {
-        Value::None => false,
-        Value::Bool(b) => *b,
-        Value::Int(i) => *i != 0,
-        Value::Float(f) => *f != 0.0,
-        Value::Str(s) => !s.as_bytes().is_empty(),
-        Value::Bytes(b) => !b.is_empty(),
-        Value::List(i) | Value::Tuple(i) | Value::Set(i) | Value::FrozenSet(i) => !i.is_empty(),
-        Value::Dict(p) => !p.is_empty(),
-        _ => true,
-    }
+/// `queue.ShutDown` (CPython 3.13+).
+fn queue_shut_down() -> PyException {
+    PyException::new("queue", "ShutDown", Vec::new())
 }
 
 /// A `timeout` argument: `None` or a non-negative number of seconds.
@@ -218,7 +240,8 @@ impl ManagedObject for SharedQueue {
             "put" => {
                 let [item, block, timeout] = args.bind(["item", "block", "timeout"], 1)?;
                 let block = block.as_ref().map_or(true, truthy);
-                self.put(
+                self.put_from(
+                    args.caller,
                     item.unwrap_or(Value::None),
                     block,
                     timeout_arg(timeout.as_ref())?,
@@ -233,7 +256,9 @@ impl ManagedObject for SharedQueue {
             "get" => {
                 let [block, timeout] = args.bind(["block", "timeout"], 0)?;
                 let block = block.as_ref().map_or(true, truthy);
-                Ok(self.get(block, timeout_arg(timeout.as_ref())?)?.into())
+                Ok(self
+                    .get_from(args.caller, block, timeout_arg(timeout.as_ref())?)?
+                    .into())
             }
             "get_nowait" => {
                 args.none()?;
@@ -256,9 +281,21 @@ impl ManagedObject for SharedQueue {
                 self.task_done()?;
                 none()
             }
+            "shutdown" => {
+                let [immediate] = args.bind(["immediate"], 0)?;
+                self.shutdown(immediate.as_ref().is_some_and(truthy));
+                none()
+            }
             "join" => {
                 args.none()?;
-                self.join();
+                let guard = self.lock();
+                let (guard, waited) = wait_while(&self.all_done, guard, None, args.caller, |s| {
+                    s.unfinished > 0
+                });
+                drop(guard);
+                if waited == Waited::Gone {
+                    return Err(gone_error());
+                }
                 none()
             }
             other => Err(PyException::attribute_error(&format!(

@@ -87,9 +87,41 @@ impl Proxy {
         args: Vec<Value>,
         kwargs: Vec<(Value, Value)>,
     ) -> Result<Reply> {
+        self.call_reply_within(method, args, kwargs, self.manager.call_timeout())
+    }
+
+    /// [`Proxy::call`] waiting at most `timeout` for the reply (whatever the client's
+    /// own call timeout): [`ManagerError::Timeout`] then, and the method connection is
+    /// closed, so a Rust manager abandons a blocked call (CPython's keeps it blocked).
+    pub fn call_timeout(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(Value, Value)>,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let reply = self.call_reply_within(method, args, kwargs, Some(timeout))?;
+        match self.adopt_reply(reply)? {
+            CallResult::Value(v) => Ok(v),
+            CallResult::Proxy(p) => Err(ManagerError::Protocol(format!(
+                "{method}() returned a proxy (typeid {:?}); use call_proxy",
+                p.typeid()
+            ))),
+        }
+    }
+
+    fn call_reply_within(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(Value, Value)>,
+        timeout: Option<Duration>,
+    ) -> Result<Reply> {
         let request = Request::call(&self.token.id, method, args, kwargs).to_value();
         let mut conn = self.manager.method_connection()?;
-        let answer = conn.send(&request).and_then(|()| conn.recv())?;
+        conn.send(&request)?;
+        super::client::wait_for_reply(&mut conn, timeout)?;
+        let answer = conn.recv()?;
         // Only a connection that completed its request and reply goes back to the pool;
         // after an error its state is unknown and it is closed.
         self.manager.return_method_connection(conn);
@@ -103,7 +135,13 @@ impl Proxy {
         args: Vec<Value>,
         kwargs: Vec<(Value, Value)>,
     ) -> Result<CallResult> {
-        match self.call_reply(method, args, kwargs)? {
+        let reply = self.call_reply(method, args, kwargs)?;
+        self.adopt_reply(reply)
+    }
+
+    /// A reply as a value, or (`'#PROXY'`) a proxy owning the reference it carries.
+    fn adopt_reply(&self, reply: Reply) -> Result<CallResult> {
+        match reply {
             Reply::Proxy { exposed, token } => {
                 // As CPython does, the new proxy talks to the manager this one talks to.
                 let token = Token::new(&token.typeid, self.manager.address(), &token.id);
@@ -198,11 +236,11 @@ impl Drop for Proxy {
 }
 
 /// The result of a timeout given as Python seconds.
-fn seconds(timeout: Duration) -> Value {
+pub(crate) fn seconds(timeout: Duration) -> Value {
     Value::Float(timeout.as_secs_f64())
 }
 
-fn expect_bool(method: &str, v: Value) -> Result<bool> {
+pub(crate) fn expect_bool(method: &str, v: Value) -> Result<bool> {
     match v.unanchored() {
         Value::Bool(b) => Ok(*b),
         _ => Err(ManagerError::Protocol(format!(
@@ -211,7 +249,7 @@ fn expect_bool(method: &str, v: Value) -> Result<bool> {
     }
 }
 
-fn expect_len(method: &str, v: Value) -> Result<usize> {
+pub(crate) fn expect_len(method: &str, v: Value) -> Result<usize> {
     as_int(&v)
         .and_then(|n| usize::try_from(n).ok())
         .ok_or_else(|| ManagerError::Protocol(format!("{method}() did not return a size")))
@@ -219,7 +257,7 @@ fn expect_len(method: &str, v: Value) -> Result<usize> {
 
 /// The items of a list, tuple, or dict view (CPython's manager pickles `dict.keys()` and
 /// friends as `list([...])`).
-fn expect_items(method: &str, v: Value) -> Result<Vec<Value>> {
+pub(crate) fn expect_items(method: &str, v: Value) -> Result<Vec<Value>> {
     if let Some(items) = as_items(&v) {
         return Ok(items.to_vec());
     }
@@ -238,7 +276,7 @@ fn expect_items(method: &str, v: Value) -> Result<Vec<Value>> {
 }
 
 /// Runs a call whose one expected exception means "nothing there".
-fn none_on(
+pub(crate) fn none_on(
     result: Result<Value>,
     expected: impl Fn(&super::PyException) -> bool,
 ) -> Result<Option<Value>> {
@@ -264,6 +302,11 @@ macro_rules! typed_proxy {
             pub fn into_inner(self) -> Proxy {
                 self.0
             }
+            /// A second proxy of the same type for the same object, with its own
+            /// reference ([`Proxy::try_clone`]).
+            pub fn try_clone(&self) -> Result<$name> {
+                self.0.try_clone().map($name)
+            }
         }
 
         impl Deref for $name {
@@ -274,6 +317,8 @@ macro_rules! typed_proxy {
         }
     };
 }
+
+pub(crate) use typed_proxy;
 
 typed_proxy!(QueueProxy, "`queue.Queue`");
 typed_proxy!(DictProxy, "`dict`");

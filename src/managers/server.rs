@@ -1,10 +1,12 @@
 //! [`ManagerServer`]: a manager CPython clients can `connect()` to (CPython's `Server`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::{as_str, brief, s, tuple, PyException, Reply, Request, Token};
 use crate::{Address, Connection, Listener, ListenerOptions, Value};
@@ -21,6 +23,12 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "incref",
     "decref",
 ];
+
+/// The listen backlog of [`ManagerServer::bind`]: 1024 (CPython's manager uses 16 on
+/// 3.11, 128 later). Every client thread opens its own connection, and a CPython client
+/// whose connection overflows the accept queue can wait forever for the challenge, so a
+/// manager serving hundreds of clients needs room (Linux caps it at `somaxconn`).
+pub const MANAGER_BACKLOG: i32 = 1024;
 
 /// What a method of a [`ManagedObject`] gives back.
 #[derive(Clone)]
@@ -55,6 +63,51 @@ impl fmt::Debug for Outcome {
     }
 }
 
+/// Who is calling: one client connection of the server.
+///
+/// CPython's server serves each connection on its own thread, so "the calling thread"
+/// there (an `RLock`'s owner, a `Condition`'s waiter) is "the calling connection" here:
+/// [`Caller::id`]. A blocking method should also give up when [`Caller::is_gone`] says
+/// the client disconnected (as the ready-made [`super::SharedLock`] and friends do), so that a dead client's
+/// `acquire` never takes a lock nobody will release.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    id: u64,
+    gone: Option<&'a dyn Fn() -> bool>,
+}
+
+impl fmt::Debug for Caller<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller").field("id", &self.id).finish()
+    }
+}
+
+impl<'a> Caller<'a> {
+    /// A caller that is not a client connection (Rust code in the server process, a
+    /// factory): id 0, never gone.
+    pub const LOCAL: Caller<'static> = Caller { id: 0, gone: None };
+
+    /// The caller with connection number `id` (never 0 for a client), whose `gone`
+    /// answers whether the client has disconnected.
+    pub fn new(id: u64, gone: &'a dyn Fn() -> bool) -> Caller<'a> {
+        Caller {
+            id,
+            gone: Some(gone),
+        }
+    }
+
+    /// The connection's number, unique for the server's lifetime.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the client closed its connection (checked without blocking; a blocked
+    /// method calls it when it wakes).
+    pub fn is_gone(&self) -> bool {
+        self.gone.is_some_and(|gone| gone())
+    }
+}
+
 /// The arguments of a call: `*args` and `**kwargs` as received.
 #[derive(Clone, Copy, Debug)]
 pub struct Args<'a> {
@@ -64,16 +117,24 @@ pub struct Args<'a> {
     pub positional: &'a [Value],
     /// Keyword arguments (keys are normally `str`).
     pub keywords: &'a [(Value, Value)],
+    /// The connection making the call ([`Caller::LOCAL`] outside a server).
+    pub caller: Caller<'a>,
 }
 
 impl<'a> Args<'a> {
-    /// Arguments for `name`.
+    /// Arguments for `name`, from [`Caller::LOCAL`].
     pub fn new(name: &'a str, positional: &'a [Value], keywords: &'a [(Value, Value)]) -> Args<'a> {
         Args {
             name,
             positional,
             keywords,
+            caller: Caller::LOCAL,
         }
+    }
+
+    /// The same arguments from `caller`.
+    pub fn from_caller(self, caller: Caller<'a>) -> Args<'a> {
+        Args { caller, ..self }
     }
 
     /// Binds the arguments to the parameters `names` as Python does for
@@ -256,6 +317,8 @@ struct State {
     address: Address,
     objects: Mutex<HashMap<String, Entry>>,
     stop: AtomicBool,
+    /// The number of the last method connection (CPython: the serving thread).
+    connections: AtomicU64,
 }
 
 impl State {
@@ -404,13 +467,13 @@ impl fmt::Debug for ManagerServer {
 impl ManagerServer {
     /// Binds `address` (port 0 picks a free one; see [`ManagerServer::address`]). Every
     /// connection is authenticated with `authkey` in its own thread, as CPython's
-    /// server does.
+    /// server does. The listen backlog is [`MANAGER_BACKLOG`].
     pub fn bind(
         address: &Address,
         authkey: Option<&[u8]>,
         registry: Registry,
     ) -> crate::Result<ManagerServer> {
-        let mut options = ListenerOptions::new();
+        let mut options = ListenerOptions::new().backlog(MANAGER_BACKLOG);
         if let Some(key) = authkey {
             options = options.authkey(key);
         }
@@ -434,6 +497,7 @@ impl ManagerServer {
                 address,
                 objects: Mutex::new(HashMap::new()),
                 stop: AtomicBool::new(false),
+                connections: AtomicU64::new(0),
             }),
         })
     }
@@ -680,21 +744,27 @@ fn create(state: &State, args: &[Value], kwargs: &[(Value, Value)]) -> Result<Va
 }
 
 /// Serves method calls on a connection after `accept_connection` (`Server.serve_client`).
-fn serve_client(state: &Arc<State>, mut conn: Connection) {
+fn serve_client(state: &Arc<State>, conn: Connection) {
+    let id = state.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let conn = RefCell::new(conn);
+    // Between a request and its reply a client sends nothing, so a readable connection
+    // then means EOF (or a peer breaking the protocol): either way, stop waiting for it.
+    let gone = || conn.borrow_mut().poll(Some(Duration::ZERO)).unwrap_or(true);
+    let caller = Caller::new(id, &gone);
     while !state.stopping() {
-        let message = match conn.recv() {
+        let message = match conn.borrow_mut().recv() {
             Ok(m) => m,
             // EOF: the client closed its proxy connection; anything else ends it too.
             Err(_) => return,
         };
-        let reply = call_method(state, &message);
-        if !send_reply(&mut conn, &reply) {
+        let reply = call_method(state, &message, caller);
+        if !send_reply(&mut conn.borrow_mut(), &reply) {
             return;
         }
     }
 }
 
-fn call_method(state: &State, message: &Value) -> Reply {
+fn call_method(state: &State, message: &Value, caller: Caller<'_>) -> Reply {
     let request = match Request::from_value(message) {
         Ok(r) => r,
         Err(e) => return traceback("serve_client", &format!("ValueError: {e}")),
@@ -718,15 +788,20 @@ fn call_method(state: &State, message: &Value) -> Reply {
                 Ok(v) => Reply::Return(v),
                 Err(e) => traceback("fallback_getvalue", &e.to_string()),
             },
-            _ => traceback(
-                "serve_client",
-                &format!(
-                    "AttributeError: method '{method}' of '{typeid}' object is not in exposed={exposed:?}"
-                ),
-            ),
+            // CPython's server raises AttributeError, looks `method` up in its
+            // fallback mapping while handling it and fails there: the traceback ends in
+            // `KeyError: 'method'`, the AttributeError chained above it.
+            _ => Reply::Traceback(format!(
+                "Traceback (most recent call last):\n  File \"<mpconn manager>\", in serve_client\n\
+                 AttributeError: method '{method}' of '{typeid}' object is not in exposed={exposed:?}\n\n\
+                 During handling of the above exception, another exception occurred:\n\n\
+                 Traceback (most recent call last):\n  File \"<mpconn manager>\", in serve_client\n\
+                 KeyError: '{method}'\n"
+            )),
         };
     }
-    match object.call(method, Args::new(method, &request.args, &request.kwargs)) {
+    let args = Args::new(method, &request.args, &request.kwargs).from_caller(caller);
+    match object.call(method, args) {
         Ok(Outcome::Return(v)) => Reply::Return(v),
         Ok(Outcome::Proxy { typeid, object }) => {
             let (rident, rexposed) = state.share(&typeid, object);
@@ -811,6 +886,7 @@ mod tests {
             },
             objects: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
+            connections: AtomicU64::new(0),
         }
     }
 
@@ -830,23 +906,25 @@ mod tests {
         assert_eq!(st.objects().len(), 1);
 
         let call = Request::call(&id, "echo", vec![Value::Int(1)], vec![]).to_value();
-        assert!(matches!(call_method(&st, &call), Reply::Return(Value::Tuple(t)) if t.len() == 1));
+        assert!(
+            matches!(call_method(&st, &call, Caller::LOCAL), Reply::Return(Value::Tuple(t)) if t.len() == 1)
+        );
         let fail = Request::call(&id, "fail", vec![], vec![]).to_value();
         assert!(
-            matches!(call_method(&st, &fail), Reply::Error(e) if e.is("builtins", "ValueError"))
+            matches!(call_method(&st, &fail, Caller::LOCAL), Reply::Error(e) if e.is("builtins", "ValueError"))
         );
         let hidden = Request::call(&id, "secret", vec![], vec![]).to_value();
         assert!(
-            matches!(call_method(&st, &hidden), Reply::Traceback(t) if t.contains("AttributeError"))
+            matches!(call_method(&st, &hidden, Caller::LOCAL), Reply::Traceback(t) if t.contains("AttributeError"))
         );
         let repr = Request::call(&id, "__repr__", vec![], vec![]).to_value();
         assert!(matches!(
-            call_method(&st, &repr),
+            call_method(&st, &repr, Caller::LOCAL),
             Reply::Return(Value::Str(_))
         ));
 
         let child = Request::call(&id, "child", vec![], vec![]).to_value();
-        let Reply::Proxy { token, exposed } = call_method(&st, &child) else {
+        let Reply::Proxy { token, exposed } = call_method(&st, &child, Caller::LOCAL) else {
             panic!("expected #PROXY")
         };
         assert_eq!(exposed.len(), 3);
@@ -865,7 +943,10 @@ mod tests {
             control(&st, &Request::control("decref", vec![s(&id)])),
             Reply::Traceback(t) if t.contains("KeyError")
         ));
-        assert!(matches!(call_method(&st, &call), Reply::Traceback(_)));
+        assert!(matches!(
+            call_method(&st, &call, Caller::LOCAL),
+            Reply::Traceback(_)
+        ));
     }
 
     #[test]
