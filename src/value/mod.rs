@@ -43,6 +43,7 @@ mod pystr;
 mod ser;
 
 pub use de::from_value;
+pub(crate) use de::from_value_ref;
 pub use from::ListItem;
 pub use items::{Items, Pairs};
 pub use parse::MAX_DEPTH as MAX_LITERAL_DEPTH;
