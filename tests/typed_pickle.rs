@@ -323,9 +323,18 @@ fn cpython_loads_to_vec_into_what_dumps_to_value_gives() {
     }
 }
 
+const SHARED_KEYS: &str = r#"
+import pickle, sys
+data = bytes.fromhex(sys.stdin.read().strip())
+jobs = pickle.loads(data)
+assert jobs == [{'id': i, 'name': 'job', 'tags': ['a'], 'pt': (1, -2)} for i in range(3)], jobs
+# Field names are written once and fetched from the memo: one str object per name.
+assert all(a is b for a, b in zip(jobs[0], jobs[2])), 'keys not shared'
+print('ok')
+"#;
+
 #[test]
-fn small_records_pickle_to_cpythons_own_bytes() {
-    // CPython 3.11: pickle.dumps({'id': 7, 'name': 'job', 'tags': ['a'], 'pt': (1, -2)}, 4)
+fn records_reach_cpython_as_dicts_sharing_their_key_objects() {
     #[derive(Serialize)]
     struct Job {
         id: u8,
@@ -333,20 +342,22 @@ fn small_records_pickle_to_cpythons_own_bytes() {
         tags: Vec<&'static str>,
         pt: (i32, i32),
     }
-    let py = &pythons()[0];
-    let out = python(
-        py,
-        DUMP,
-        "{'id': 7, 'name': 'job', 'tags': ['a'], 'pt': (1, -2)}\n",
-    );
-    let expected = hex(out.split(' ').nth(5).unwrap());
-    let job = Job {
-        id: 7,
-        name: "job",
-        tags: vec!["a"],
-        pt: (1, -2),
-    };
-    assert_eq!(to_vec(&job).unwrap(), expected);
+    let jobs: Vec<Job> = (0..3)
+        .map(|id| Job {
+            id,
+            name: "job",
+            tags: vec!["a"],
+            pt: (1, -2),
+        })
+        .collect();
+    let data = to_vec(&jobs).unwrap();
+    for py in pythons() {
+        assert_eq!(
+            python(&py, SHARED_KEYS, &to_hex(&data)).trim(),
+            "ok",
+            "{py}"
+        );
+    }
 }
 
 // ----- properties -------------------------------------------------------------------

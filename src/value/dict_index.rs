@@ -152,6 +152,18 @@ fn bytes_hash(b: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Python's `==` on two keys of equal hash, with the common same-kind cases first (the
+/// general comparison keeps a work stack).
+#[inline]
+fn key_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x.as_bytes() == y.as_bytes(),
+        (Value::Bytes(x), Value::Bytes(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 impl DictIndex {
     /// Indexes `pairs`; of several equal keys the first is kept (as a scan finds it).
     pub(crate) fn build(pairs: &[(Value, Value)]) -> DictIndex {
@@ -200,7 +212,7 @@ impl DictIndex {
     }
 
     fn find_hashed(&self, pairs: &[(Value, Value)], key: &Value, h: u64) -> Option<usize> {
-        self.probe(h, |i| pairs[i].0 == *key)
+        self.probe(h, |i| key_eq(&pairs[i].0, key))
     }
 
     /// The position of the entry whose key equals `key` (Python's `==`).
