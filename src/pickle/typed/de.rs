@@ -472,7 +472,7 @@ impl<'a, 'de> Filled<'a, 'de> {
     }
 
     /// Moves to the next item (true) or to the end of the fill (false).
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> R<bool> {
         loop {
             match self.state {
@@ -519,7 +519,7 @@ impl<'a, 'de> Filled<'a, 'de> {
     }
 
     /// After a single item: its `APPEND` / `SETITEM`.
-    #[inline]
+    #[inline(always)]
     fn close_single(&mut self) -> R<()> {
         if self.state == State::Single {
             let want = if self.body == Body::Dict {

@@ -133,7 +133,7 @@ impl<'de> Reader<'de> {
     }
 
     /// The next opcode (not consumed), `FRAME`s skipped; [`END`] at the end of the range.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> R<u8> {
         loop {
             let Some(&code) = self.data[..self.end].get(self.pos) else {
@@ -150,7 +150,7 @@ impl<'de> Reader<'de> {
     }
 
     /// `n` argument bytes.
-    #[inline]
+    #[inline(always)]
     pub fn take(&mut self, n: usize) -> R<&'de [u8]> {
         if self.end - self.pos < n {
             return Err(Fail::Bail);
@@ -160,7 +160,7 @@ impl<'de> Reader<'de> {
         Ok(s)
     }
 
-    #[inline]
+    #[inline(always)]
     fn take_array<const N: usize>(&mut self) -> R<[u8; N]> {
         let s = self.take(N)?;
         let mut a = [0; N];
@@ -169,7 +169,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Enters one level of nesting (a container or a replay).
-    #[inline]
+    #[inline(always)]
     pub fn enter(&mut self) -> R<()> {
         self.nesting += 1;
         if self.nesting > MAX_NESTING {
@@ -178,14 +178,14 @@ impl<'de> Reader<'de> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn leave(&mut self) {
         self.nesting -= 1;
     }
 
     /// Reads the scalar whose opcode `code` is at the position (consumed here); fails
     /// with [`Fail::Bail`] when `code` is not a scalar this reader handles.
-    #[inline]
+    #[inline(always)]
     pub fn scalar(&mut self, code: u8) -> R<Scalar<'de>> {
         self.pos += 1;
         Ok(match code {
@@ -229,7 +229,7 @@ impl<'de> Reader<'de> {
     }
 
     /// Reads a `BINGET` / `LONG_BINGET` at the position: the memo entry it names.
-    #[inline]
+    #[inline(always)]
     pub fn get(&mut self, code: u8) -> R<Memo> {
         self.pos += 1;
         let idx = if code == op::BINGET {
@@ -246,9 +246,15 @@ impl<'de> Reader<'de> {
 
     /// Consumes the memo opcodes after an object spanning `start..end`, recording each
     /// (unless replaying). Returns the memo indices recorded.
-    #[inline]
+    #[inline(always)]
     pub fn memo_ops(&mut self, start: usize, end: u32, kind: Kind) -> R<(usize, usize)> {
         let lo = self.memo.len();
+        if !matches!(
+            self.data[..self.end].get(self.pos),
+            Some(&(op::MEMOIZE | op::BINPUT | op::LONG_BINPUT | op::FRAME))
+        ) {
+            return Ok((lo, lo));
+        }
         loop {
             let code = self.peek()?;
             let idx = match code {
@@ -318,7 +324,7 @@ impl<'de> Reader<'de> {
     }
 
     /// The text of a [`Kind::Str`] memo entry, read again without a second UTF-8 check.
-    #[inline]
+    #[inline(always)]
     pub fn memo_str(&self, m: Memo) -> &'de str {
         let data: &'de [u8] = self.data;
         let at = m.start as usize;
