@@ -240,6 +240,28 @@ fn strings_and_bytes_are_borrowed_from_the_message() {
     assert!(range.contains(&b.name.as_ptr()));
 }
 
+/// Only some fields: the others (tuples, shared tuples, nested containers) are skipped
+/// without falling back to `Value`, which could not lend `&str`.
+#[derive(Deserialize, Debug, PartialEq)]
+struct Partial<'a> {
+    name: &'a str,
+}
+
+#[test]
+fn fields_the_type_lacks_are_skipped_even_when_borrowing() {
+    let py = &pythons()[0];
+    let expr = "[{'a': (1, 2), 'name': 'n%d' % i, 't': t, 'l': [(1, (2, 3)), {}], 'b': (x, x)} for t in [(7, 8, 9)] for x in ['s'] for i in range(3)]";
+    let out = python(py, DUMP, &format!("{expr}\n"));
+    for (i, h) in out.trim().split(' ').enumerate().skip(3) {
+        let data = hex(h);
+        let got: Vec<Partial> = from_slice(&data).unwrap_or_else(|e| panic!("pickle #{i}: {e}"));
+        assert_eq!(
+            got.iter().map(|p| p.name).collect::<Vec<_>>(),
+            ["n0", "n1", "n2"]
+        );
+    }
+}
+
 fn sample_recs() -> Vec<Rec> {
     let item = |i: i64| Item {
         id: i,

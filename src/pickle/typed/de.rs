@@ -79,16 +79,22 @@ impl<'de> Reader<'de> {
                 if m.kind == Kind::Str && !matches!(hint, Hint::Seq | Hint::Struct) {
                     // A shared str (a dict key, mostly): no replay, no second UTF-8 check.
                     let text = self.memo_str(m);
-                    self.memo_ops(start, self.pos as u32, m.kind)?;
+                    self.memo_ops(m.start as usize, m.end, m.kind)?;
                     return visit_scalar(Scalar::Str(text), hint, visitor);
                 }
-                if matches!(hint, Hint::Seq | Hint::Struct) && m.kind != Kind::Container {
+                let seq = matches!(hint, Hint::Seq | Hint::Struct);
+                if seq && matches!(m.kind, Kind::Scalar | Kind::Str) {
                     // `x x TUPLE2`: the get is the first item of a tuple.
                     self.pos = start;
                     return self.postfix(visitor);
                 }
-                let v = self.replay(m, |r| r.value(hint, visitor))?;
-                self.memo_ops(start, self.pos as u32, m.kind)?;
+                let v = if m.kind == Kind::Tuple {
+                    self.replay(m, |r| r.postfix(visitor))?
+                } else {
+                    self.replay(m, |r| r.value(hint, visitor))?
+                };
+                // A memo put after a get names the same object: the same range.
+                self.memo_ops(m.start as usize, m.end, m.kind)?;
                 Ok(v)
             }
             _ if matches!(hint, Hint::Seq | Hint::Struct) && !is_bytes(code) => {
@@ -121,7 +127,7 @@ impl<'de> Reader<'de> {
         }
         self.pos += 1;
         self.leave();
-        self.memo_ops(start, self.pos as u32, Kind::Container)?;
+        self.memo_ops(start, self.pos as u32, Kind::Tuple)?;
         Ok(v)
     }
 
@@ -244,9 +250,9 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                 visitor.visit_none()
             }
             op::BINGET | op::LONG_BINGET => {
-                let (start, m) = self.at_get()?.ok_or(Fail::Bail)?;
+                let (_, m) = self.at_get()?.ok_or(Fail::Bail)?;
                 let v = self.replay(m, |r| r.deserialize_option(visitor))?;
-                self.memo_ops(start, self.pos as u32, m.kind)?;
+                self.memo_ops(m.start as usize, m.end, m.kind)?;
                 Ok(v)
             }
             _ => visitor.visit_some(self),
@@ -331,9 +337,9 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         let code = self.peek()?;
         match code {
             op::BINGET | op::LONG_BINGET => {
-                let (start, m) = self.at_get()?.ok_or(Fail::Bail)?;
+                let (_, m) = self.at_get()?.ok_or(Fail::Bail)?;
                 let v = self.replay(m, |r| r.deserialize_enum(_name, _variants, visitor))?;
-                self.memo_ops(start, self.pos as u32, m.kind)?;
+                self.memo_ops(m.start as usize, m.end, m.kind)?;
                 Ok(v)
             }
             op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
@@ -360,6 +366,25 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
     #[inline]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        // A field the type does not have: a scalar or a memo get may open a tuple
+        // (`a b TUPLE2`) that must be skipped whole; a lone get needs no second reading.
+        let code = self.peek()?;
+        if self.pos != self.tuple_at
+            && !matches!(
+                code,
+                op::EMPTY_LIST | op::EMPTY_DICT | op::EMPTY_SET | op::MARK
+            )
+            && self.tuple_starts_here()
+        {
+            let outer = std::mem::replace(&mut self.tuple_at, self.pos);
+            let v = self.postfix(visitor);
+            self.tuple_at = outer;
+            return v;
+        }
+        if code == op::BINGET || code == op::LONG_BINGET {
+            self.skip_get(code)?;
+            return visitor.visit_unit();
+        }
         self.value(Hint::Any, visitor)
     }
 

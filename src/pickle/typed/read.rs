@@ -80,8 +80,10 @@ pub(crate) enum Kind {
     Str,
     /// `bytes` / `bytearray` (also a sequence of ints for `Vec<u8>`).
     Bytes,
-    /// A list, dict, set, tuple or frozenset.
+    /// A list, dict, set, frozenset, or a tuple opened by `MARK` / `EMPTY_TUPLE`.
     Container,
+    /// A tuple of one to three items (`TUPLE1`/`TUPLE2`/`TUPLE3` after its items).
+    Tuple,
 }
 
 /// A scalar argument, borrowed from the input.
@@ -112,6 +114,9 @@ pub(crate) struct Reader<'de> {
     pub memo: Vec<Memo>,
     /// Non-zero while a memo range is read again (memo writes are then skipped).
     pub replaying: u32,
+    /// Where a tuple found by [`Reader::tuple_starts_here`] is being read (its first item
+    /// is not probed again).
+    pub tuple_at: usize,
     nesting: u32,
     /// Bytes that replays may still read.
     budget: usize,
@@ -126,6 +131,7 @@ impl<'de> Reader<'de> {
             end: data.len(),
             memo: Vec::with_capacity(data.len() / 16),
             replaying: 0,
+            tuple_at: usize::MAX,
             nesting: 0,
             budget: max_alloc,
             max_memo,
@@ -345,6 +351,76 @@ impl<'de> Reader<'de> {
         // SAFETY: a `Kind::Str` entry is recorded only right after `utf8` accepted exactly
         // these bytes of the same immutable input.
         unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// Whether the scalar at the position is the first item of a tuple written before
+    /// its `TUPLE1`/`TUPLE2`/`TUPLE3` (`a b TUPLE2`), found by simulating the stack for a
+    /// few opcodes; false when that does not settle it.
+    pub fn tuple_starts_here(&self) -> bool {
+        let data = &self.data[..self.end];
+        let mut p = self.pos;
+        let mut h: usize = 0;
+        let mut marks: Vec<usize> = Vec::new();
+        for _ in 0..LOOKAHEAD {
+            let Some(&code) = data.get(p) else {
+                return false;
+            };
+            let Some(next) = skip(data, p) else {
+                return false;
+            };
+            p = next;
+            let floor = marks.last().copied().unwrap_or(0);
+            match code {
+                op::FRAME | op::MEMOIZE | op::BINPUT | op::LONG_BINPUT => {}
+                op::MARK => marks.push(h),
+                op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                    let n = usize::from(code - op::TUPLE1 + 1);
+                    if marks.is_empty() && h == n {
+                        return true;
+                    }
+                    if h < n || h - n < floor || (marks.is_empty() && h - n == 0) {
+                        return false;
+                    }
+                    h -= n - 1;
+                }
+                op::TUPLE | op::LIST | op::FROZENSET | op::DICT => match marks.pop() {
+                    Some(m) => h = m + 1,
+                    None => return false,
+                },
+                op::APPENDS | op::SETITEMS | op::ADDITEMS => match marks.pop() {
+                    Some(m) if m > 0 => h = m,
+                    _ => return false,
+                },
+                op::APPEND | op::SETITEM => {
+                    let n = if code == op::APPEND { 1 } else { 2 };
+                    if h <= n + floor {
+                        return false;
+                    }
+                    h -= n;
+                }
+                c if starts_object(c) => h += 1,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Reads a `BINGET` / `LONG_BINGET` at the position without reading the object again
+    /// (for a value the type ignores).
+    pub fn skip_get(&mut self, code: u8) -> R<()> {
+        self.pos += 1;
+        let idx = if code == op::BINGET {
+            usize::from(self.take_array::<1>()?[0])
+        } else {
+            u32::from_le_bytes(self.take_array()?) as usize
+        };
+        if idx >= self.memo.len() {
+            return Err(Fail::Bail);
+        }
+        let m = self.memo[idx];
+        // A memo put after a get names the same object: the same range.
+        self.memo_ops(m.start as usize, m.end, m.kind)?;
+        Ok(())
     }
 
     /// Whether the object at the position is the single item of the list or dict just
