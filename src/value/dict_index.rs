@@ -22,12 +22,13 @@ use super::Value;
 /// Dicts smaller than this are scanned (faster than hashing at that size).
 pub(crate) const MIN_INDEXED: usize = 8;
 
-/// Slots of an open-addressing table (entry position + 1; 0 is empty), with each
-/// entry's key hash.
+/// An open-addressing table. A slot holds the entry position + 1 (0: empty) in its low 32
+/// bits and the top 32 bits of the key's hash in its high bits, so that a probe reads one
+/// word and touches an entry only when the hashes agree.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DictIndex {
-    slots: Box<[u32]>,
-    hashes: Box<[u64]>,
+    slots: Box<[u64]>,
+    len: usize,
 }
 
 fn state() -> &'static std::collections::hash_map::RandomState {
@@ -169,20 +170,19 @@ impl DictIndex {
     pub(crate) fn build(pairs: &[(Value, Value)]) -> DictIndex {
         let cap = (pairs.len() * 2).next_power_of_two().max(16);
         let mut index = DictIndex {
-            slots: vec![0u32; cap].into_boxed_slice(),
-            hashes: vec![0u64; pairs.len()].into_boxed_slice(),
+            slots: vec![0u64; cap].into_boxed_slice(),
+            len: pairs.len(),
         };
         for (i, (k, _)) in pairs.iter().enumerate() {
             let Some(h) = key_hash(k) else {
                 continue;
             };
-            index.hashes[i] = h;
             if index.find_hashed(pairs, k, h).is_none() {
                 let mut s = h as usize & (cap - 1);
                 while index.slots[s] != 0 {
                     s = (s + 1) & (cap - 1);
                 }
-                index.slots[s] = i as u32 + 1;
+                index.slots[s] = (h & 0xffff_ffff_0000_0000) | (i as u64 + 1);
             }
         }
         index
@@ -190,22 +190,25 @@ impl DictIndex {
 
     /// How many entries were indexed.
     pub(crate) fn len(&self) -> usize {
-        self.hashes.len()
+        self.len
     }
 
     /// The position of the entry whose key has hash `h` and satisfies `eq`.
     #[inline]
     fn probe(&self, h: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
         let mask = self.slots.len() - 1;
+        let tag = h & 0xffff_ffff_0000_0000;
         let mut s = h as usize & mask;
         loop {
-            let at = self.slots[s];
-            if at == 0 {
+            let slot = self.slots[s];
+            if slot == 0 {
                 return None;
             }
-            let i = at as usize - 1;
-            if self.hashes[i] == h && eq(i) {
-                return Some(i);
+            if slot & 0xffff_ffff_0000_0000 == tag {
+                let i = (slot & 0xffff_ffff) as usize - 1;
+                if eq(i) {
+                    return Some(i);
+                }
             }
             s = (s + 1) & mask;
         }

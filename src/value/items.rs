@@ -89,6 +89,9 @@ impl Pairs {
 
     /// The index, unless `.0` was changed in length behind it (then lookups scan).
     fn index(&self) -> Option<&DictIndex> {
+        if self.0.len() >= u32::MAX as usize {
+            return None;
+        }
         let index = self.1 .0.get_or_init(|| DictIndex::build(&self.0));
         (index.len() == self.0.len()).then_some(index)
     }
