@@ -491,4 +491,20 @@ proptest! {
             prop_assert!(false, "did not decode");
         }
     }
+
+    #[test]
+    fn damaged_pickles_never_panic_and_still_agree(
+        v in value(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let mut data = dumps_with(&v, &EncodeOptions::protocol(4)).unwrap();
+        for (at, byte) in flips {
+            let i = at.index(data.len());
+            data[i] = byte;
+        }
+        agree::<Vec<(i64, Option<String>)>>(&data);
+        agree::<BTreeMap<String, Vec<i64>>>(&data);
+        agree::<serde_json::Value>(&data);
+        agree::<Rec>(&data);
+    }
 }

@@ -151,6 +151,12 @@ impl<'de> Reader<'de> {
             if self.end - self.pos < 9 {
                 return Err(Fail::Bail);
             }
+            // A frame longer than what is left is a truncated pickle (as `loads` says).
+            let mut n = [0; 8];
+            n.copy_from_slice(&self.data[self.pos + 1..self.pos + 9]);
+            if u64::from_le_bytes(n) > (self.data.len() - self.pos - 9) as u64 {
+                return Err(Fail::Bail);
+            }
             self.pos += 9;
         }
     }
