@@ -22,8 +22,15 @@ pub struct Items(pub(crate) Vec<Value>);
 ///
 /// (Crate code that changes `.0` directly must do so before any lookup, as the decoders
 /// do while they build a dict; everything else goes through `DerefMut`.)
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Pairs(pub(crate) Vec<(Value, Value)>, IndexCell);
+
+impl std::fmt::Debug for Pairs {
+    /// The entries, as before the index existed (the index is not shown).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pairs").field(&self.0).finish()
+    }
+}
 
 /// The lazily built lookup index of a [`Pairs`].
 #[derive(Clone, Debug, Default)]
