@@ -573,7 +573,7 @@ fn skip(data: &[u8], p: usize) -> Option<usize> {
         | op::STOP => 0,
         _ => return None,
     };
-    let next = p.checked_add(1 + arg)?;
+    let next = p.checked_add(arg)?.checked_add(1)?;
     (next <= data.len()).then_some(next)
 }
 
@@ -621,6 +621,22 @@ mod tests {
         );
         assert!(
             matches!(long(&[0, 0, 0, 0, 0, 0, 0, 0, 0x80]), Ok(Scalar::I128(i)) if i == -(1i128 << 71))
+        );
+    }
+
+    #[test]
+    fn a_length_near_usize_max_is_no_overflow() {
+        // Found by the `typed_decode` fuzz target: EMPTY_DICT, then BYTEARRAY8 with a
+        // length of 2**64 - 9.
+        let data = [
+            0x7d, 0x96, 0xf7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
+        let r = Reader::new(&data, usize::MAX, usize::MAX);
+        assert!(skip(&data, 1).is_none());
+        // The look-ahead meets the same opcode: it gives up (guesses), no overflow.
+        assert!(r.single_follows(Fill::Dict));
+        assert!(
+            crate::pickle::from_slice::<std::collections::BTreeMap<String, i64>>(&data).is_err()
         );
     }
 }
