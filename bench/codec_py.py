@@ -37,7 +37,21 @@ def run(src, out):
         }
         del obj
     with open(out, "w") as f:
-        json.dump({"python": sys.version.split()[0], "results": results}, f, indent=1)
+        json.dump({"python": sys.version.split()[0], "results": results, "lookup_s": lookups()}, f, indent=1)
+
+
+def lookups():
+    """10 000 lookups by key in a 100 000-entry dict (int keys, then str keys), as
+    benches/codec.rs times `Value::get` / `Value::get_str`."""
+    n = 100_000
+    ints = {i: i for i in range(n)}
+    strs = {"key%d" % i: i for i in range(n)}
+    keys = [(i * 7919) % n for i in range(10_000)]
+    skeys = ["key%d" % k for k in keys]
+    return {
+        "int": median_time(lambda: sum(1 for k in keys if ints.get(k) is not None)),
+        "str": median_time(lambda: sum(1 for k in skeys if strs.get(k) is not None)),
+    }
 
 
 def main():

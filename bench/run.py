@@ -175,7 +175,9 @@ def codec():
     for v, exe in PY.items():
         out = os.path.join(TARGET, "bench-codec-%s.json" % v)
         subprocess.run([exe, os.path.join(ROOT, "bench", "codec_py.py"), PAYLOADS, out], check=True)
-        py[v] = json.load(open(out))["results"]
+        report = json.load(open(out))
+        py[v] = report["results"]
+        LOOKUP_PY[v] = report.get("lookup_s", {})
     rust = {}
     base = os.path.join(TARGET, "criterion", "codec")
     for func in ("mpconn_loads", "mpconn_dumps", "serde_pickle_loads"):
@@ -183,7 +185,68 @@ def codec():
             est = os.path.join(base, func, name, "new", "estimates.json")
             if os.path.exists(est):
                 rust[(func, name)] = json.load(open(est))["median"]["point_estimate"] / 1e9
+    for group, funcs, name in (("typed", TYPED_FUNCS, "dicts_10k"),
+                               ("lookup", ("dict_get_int", "dict_get_str"), "10k_in_100k")):
+        for func in funcs:
+            est = os.path.join(TARGET, "criterion", group, func, name, "new", "estimates.json")
+            if os.path.exists(est):
+                rust[(func, name)] = json.load(open(est))["median"]["point_estimate"] / 1e9
     return py, rust
+
+
+#: The typed rows of benches/codec.rs (group `typed`, payload dicts_10k as `Vec<Item>`).
+TYPED_FUNCS = ("mpconn_from_slice", "mpconn_from_value_loads", "serde_pickle_from_slice",
+               "mpconn_to_vec", "mpconn_dumps_to_value", "serde_pickle_to_vec")
+#: CPython's time for 10 000 dict lookups, per interpreter (filled by `codec`).
+LOOKUP_PY = {}
+
+
+def typed_section(py, rust, targets):
+    """The typed-codec and dict-lookup tables, and their rows of the Targets table."""
+    lines = ["## Typed codec (`dicts_10k` as `Vec<Item>`, ms; `Item` = {id: i64, name: String, "
+             "price: f64, tags: (i64, i64, i64)})", ""]
+    ms = lambda s: None if s is None else s * 1e3
+    get = lambda f: rust.get((f, "dicts_10k"))
+    info = py["3.11"].get("dicts_10k", {})
+    lines.append("| path | mpconn | via `Value` | serde-pickle | CPython 3.11 |")
+    lines.append("|---|---|---|---|---|")
+    lines.append("| decode: `from_slice` / `from_value(loads(..))` / `serde_pickle::from_slice` / `pickle.loads` "
+                 "| %s | %s | %s | %s |" % (fmt(ms(get("mpconn_from_slice")), 2), fmt(ms(get("mpconn_from_value_loads")), 2),
+                                            fmt(ms(get("serde_pickle_from_slice")), 2), fmt(ms(info.get("loads_s")), 2)))
+    lines.append("| encode: `to_vec` / `dumps(&to_value(..))` / `serde_pickle::to_vec` / `pickle.dumps` "
+                 "| %s | %s | %s | %s |" % (fmt(ms(get("mpconn_to_vec")), 2), fmt(ms(get("mpconn_dumps_to_value")), 2),
+                                            fmt(ms(get("serde_pickle_to_vec")), 2), fmt(ms(info.get("dumps_s")), 2)))
+    lines.append("")
+    de, en = get("mpconn_from_slice"), get("mpconn_to_vec")
+    if de and info:
+        r = info["loads_s"] / de
+        targets.append(("typed decode dicts_10k: CPython 3.11 loads time ÷ `from_slice`", r, "≥ 3", r >= 3))
+    if de and get("serde_pickle_from_slice"):
+        r = get("serde_pickle_from_slice") / de
+        targets.append(("typed decode dicts_10k: serde-pickle `from_slice` time ÷ `from_slice`", r, "≥ 10", r >= 10))
+    if en and get("serde_pickle_to_vec"):
+        r = get("serde_pickle_to_vec") / en
+        targets.append(("typed encode dicts_10k: serde-pickle `to_vec` time ÷ `to_vec`", r, "≥ 1", r >= 1))
+    if en and info:
+        r = info["dumps_s"] / en
+        targets.append(("typed encode dicts_10k: CPython 3.11 dumps time ÷ `to_vec`", r, "≥ 3", r >= 3))
+    lines.append("## Dict lookups (10 000 lookups by key in a 100 000-entry dict, µs)")
+    lines.append("")
+    lines.append("| keys | mpconn `Value::get` / `get_str` | " + " | ".join("CPython %s `d.get(k)`" % v for v in LOOKUP_PY) + " |")
+    lines.append("|---|---|" + "---|" * len(LOOKUP_PY))
+    for kind, func in (("int", "dict_get_int"), ("str", "dict_get_str")):
+        mine = rust.get((func, "10k_in_100k"))
+        us = lambda s: None if s is None else s * 1e6
+        lines.append("| %s | %s | %s |" % (kind, fmt(us(mine), 0),
+                                         " | ".join(fmt(us(LOOKUP_PY[v].get(kind)), 0) for v in LOOKUP_PY)))
+        ref = LOOKUP_PY.get("3.11", {}).get(kind)
+        if mine and ref:
+            r = ref / mine
+            # O(1) lookups land within a small factor of CPython's dict; a scan is ~1000× off.
+            targets.append(("10k %s-key lookups in a 100k dict: CPython 3.11 time ÷ mpconn" % kind, r, "≥ 0.5",
+                            r >= 0.5))
+    lines.append("")
+    return lines
 
 
 def memory():
@@ -290,6 +353,7 @@ def write_report(rows, dicts, py, rust, rss, manager_section=""):
             r = py["3.11"][name]["dumps_s"] / md
             targets.append(("encode %s: CPython 3.11 dumps time ÷ mpconn" % name, r, "≥ 1.0", r >= 1.0))
     lines.append("")
+    lines += typed_section(py, rust, targets)
     lines.append("## Memory")
     lines.append("")
     lines.append("Peak RSS of a Rust client receiving one 1 GiB message: %.2f GiB (%.2f× the message)." % (

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from the CPython-recorded fixtures in fixtures/.
 
-* pickle_decode, pickle_roundtrip: every pickle in fixtures/pickles/*.json and
-  fixtures/dumps/*.json.
+* pickle_decode, pickle_roundtrip, typed_decode: every pickle in fixtures/pickles/*.json
+  and fixtures/dumps/*.json.
 * frame_decode: every recorded wire frame (sends, long headers, a long-header receive),
   and a few frames carrying pickles, behind the two configuration bytes.
 * handshake: every recorded answer (deliverer role) and challenge (answerer role),
@@ -66,6 +66,7 @@ def main():
     for p in ps:
         write("pickle_decode", p)
         write("pickle_roundtrip", p)
+        write("typed_decode", p)
 
     wires = list(dict.fromkeys(bytes.fromhex(c["wire"]) for c in cases("frames")))
     # Big recorded sends would make slow seeds: keep them short.

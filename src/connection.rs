@@ -247,10 +247,11 @@ impl Connection {
         self.after_send(result)
     }
 
-    /// Sends any serde-serializable value, converted with [`crate::to_value`] and pickled.
+    /// Sends any serde-serializable value, pickled with [`crate::to_vec`] (what
+    /// [`crate::to_value`] and [`Connection::send`] would send).
     pub fn send_obj<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let value = crate::to_value(value)?;
-        self.send(&value)
+        let data = crate::pickle::to_vec(value)?;
+        self.send_bytes(&data)
     }
 
     // ----- receiving -----
@@ -459,10 +460,11 @@ impl Connection {
         Ok(crate::pickle::loads_with(&data, options)?)
     }
 
-    /// Receives one message, unpickles it and converts it with [`crate::from_value`].
+    /// Receives one message and deserializes it with [`crate::from_slice`] (the result
+    /// of [`crate::from_value`] on [`Connection::recv`]'s value, without building it).
     pub fn recv_obj<T: DeserializeOwned>(&mut self) -> Result<T> {
-        let value = self.recv()?;
-        crate::from_value(value)
+        let data = self.recv_bytes()?;
+        crate::pickle::from_slice(&data)
     }
 
     /// Whether a message (or EOF) is ready within `timeout` (`None` blocks, zero polls).

@@ -58,7 +58,7 @@ pub use client::{Client, ClientOptions};
 pub use connection::{Connection, DEFAULT_MAX_MESSAGE_SIZE};
 pub use error::{Error, Result};
 pub use listener::{Listener, ListenerOptions, PendingConnection};
-pub use pickle::{dumps, loads, DecodeOptions, EncodeOptions, PickleError};
+pub use pickle::{dumps, from_slice, loads, to_vec, DecodeOptions, EncodeOptions, PickleError};
 pub use pipe::pipe;
 pub use value::{from_value, to_value, Value};
 #[cfg(unix)]

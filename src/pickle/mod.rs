@@ -6,17 +6,22 @@
 //! * [`dumps`] / [`dumps_with`] encode protocols 2–5 (default 4 with framing and
 //!   memoization, what CPython 3.8–3.13 send by default).
 //!
+//! * [`from_slice`] / [`to_vec`] (and their `_with` forms) read and write typed Rust
+//!   values through serde directly, without a `Value` in between (see `typed/`).
+//!
 //! Why not serde-pickle alone: it cannot hold globals such as `float` or `sum`, and it
-//! loses shared references (a tuple referenced twice). Typed structs still go through
-//! serde: see [`crate::to_value`] and [`crate::from_value`].
+//! loses shared references (a tuple referenced twice). [`crate::to_value`] and
+//! [`crate::from_value`] convert between typed values and `Value`.
 
 mod decode;
 pub mod dis;
 mod encode;
 mod error;
 pub mod opcodes;
+mod typed;
 
 pub use error::{PickleError, PickleErrorKind};
+pub use typed::{from_slice, from_slice_with, to_vec, to_vec_into, to_vec_with};
 
 use crate::value::Value;
 

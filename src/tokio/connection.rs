@@ -379,11 +379,16 @@ impl AsyncRecvHalf {
         Ok(crate::pickle::loads_with(data, options)?)
     }
 
-    /// Receives one message, unpickles it and converts it with [`crate::from_value`].
-    /// Cancel-safe.
+    /// Receives one message and deserializes it with [`crate::from_slice`] (what
+    /// [`crate::from_value`] gives on `recv`'s value). Cancel-safe.
     pub async fn recv_obj<T: DeserializeOwned>(&mut self) -> Result<T> {
-        let value = self.recv().await?;
-        crate::from_value(value)
+        let got = self.next_message(self.max_message_size, false).await?;
+        let data = match &got {
+            Got::Range(start, end) => &self.rbuf[*start..*end],
+            Got::Owned(v) => v.as_slice(),
+            Got::Pending => unreachable!("not asked for"),
+        };
+        crate::pickle::from_slice(data)
     }
 
     /// True when bytes already read from the socket wait in this half (of a next message,
@@ -531,11 +536,11 @@ impl AsyncSendHalf {
         result
     }
 
-    /// Sends any serde-serializable value, converted with [`crate::to_value`] and
-    /// pickled. Not cancel-safe.
+    /// Sends any serde-serializable value, pickled with [`crate::to_vec`] (what
+    /// [`crate::to_value`] and `send` would send). Not cancel-safe.
     pub async fn send_obj<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let value = crate::to_value(value)?;
-        self.send(&value).await
+        let data = crate::pickle::to_vec(value)?;
+        self.send_bytes(&data).await
     }
 
     /// Shuts the socket down for writing: the peer receives EOF after the messages

@@ -35,6 +35,12 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
     T::deserialize(Deserializer(&value)).map_err(|e| Error::Value(e.to_string()))
 }
 
+/// [`from_value`] for any `Deserialize` type, from a borrowed value (the fallback of
+/// [`crate::pickle::from_slice`]; a type borrowing `&str` from its input gets an error).
+pub(crate) fn from_value_ref<'de, T: serde::Deserialize<'de>>(value: &Value) -> Result<T> {
+    T::deserialize(Deserializer(value)).map_err(|e| Error::Value(e.to_string()))
+}
+
 /// The error of [`Deserializer`]: a message and the path to the offending part, built up
 /// (innermost first) as the error travels out.
 #[derive(Debug)]
@@ -186,7 +192,7 @@ impl<'de, 'a> de::Deserializer<'de> for Deserializer<'a> {
             Value::Bytes(b) => visitor.visit_bytes(b),
             Value::ByteArray(b) => visitor.visit_bytes(b),
             Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => {
-                visitor.visit_seq(Seq { items: x, pos: 0 })
+                visit_items(x, visitor)
             }
             Value::Dict(d) => visitor.visit_map(Map::new(d)),
             _ => self.invalid(v, &visitor),
@@ -253,14 +259,10 @@ impl<'de, 'a> de::Deserializer<'de> for Deserializer<'a> {
         let v = self.value()?;
         match v {
             // `bytes` into `Vec<u8>` (and the like): a sequence of small ints.
-            Value::Bytes(b) => {
-                visitor.visit_seq(de::value::SeqDeserializer::new(b.iter().copied()))
-            }
-            Value::ByteArray(b) => {
-                visitor.visit_seq(de::value::SeqDeserializer::new(b.iter().copied()))
-            }
+            Value::Bytes(b) => visit_bytes_seq(b, visitor),
+            Value::ByteArray(b) => visit_bytes_seq(b, visitor),
             _ => match seq_items(v) {
-                Some(items) => visitor.visit_seq(Seq { items, pos: 0 }),
+                Some(items) => visit_items(items, visitor),
                 None => self.invalid(v, &visitor),
             },
         }
@@ -297,7 +299,7 @@ impl<'de, 'a> de::Deserializer<'de> for Deserializer<'a> {
             Some(d) => visitor.visit_map(Map::new(d)),
             None => match seq_items(v) {
                 // serde's derived visitors also take a struct as a sequence of fields.
-                Some(items) => visitor.visit_seq(Seq { items, pos: 0 }),
+                Some(items) => visit_items(items, visitor),
                 None => self.invalid(v, &visitor),
             },
         }
@@ -335,13 +337,32 @@ impl<'de, 'a> de::Deserializer<'de> for Deserializer<'a> {
     }
 }
 
+/// Visits bytes as a sequence of ints (all of them, or an error).
+fn visit_bytes_seq<'de, V: Visitor<'de>>(b: &[u8], visitor: V) -> R<V::Value> {
+    let mut seq = de::value::SeqDeserializer::new(b.iter().copied());
+    let v = visitor.visit_seq(&mut seq)?;
+    seq.end()?;
+    Ok(v)
+}
+
+/// Visits `items` as a sequence; items the visitor leaves (a 3-item list read as a
+/// 2-tuple) are an error, never dropped.
+fn visit_items<'de, V: Visitor<'de>>(items: &[Value], visitor: V) -> R<V::Value> {
+    let mut seq = Seq { items, pos: 0 };
+    let v = visitor.visit_seq(&mut seq)?;
+    if seq.pos != items.len() {
+        return Err(de::Error::invalid_length(items.len(), &"fewer items"));
+    }
+    Ok(v)
+}
+
 /// The items of a list, tuple, set or frozenset.
 struct Seq<'a> {
     items: &'a [Value],
     pos: usize,
 }
 
-impl<'de> SeqAccess<'de> for Seq<'_> {
+impl<'de> SeqAccess<'de> for &mut Seq<'_> {
     type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> R<Option<T::Value>> {

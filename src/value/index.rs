@@ -30,7 +30,7 @@ impl Value {
     pub fn get<K: Into<Value>>(&self, key: K) -> Option<&Value> {
         let key = key.into();
         match self.unanchored() {
-            Value::Dict(pairs) => find(pairs, &key),
+            Value::Dict(pairs) => pairs.position(&key).map(|i| &pairs[i].1),
             Value::Object(o) if !o.dict_items.is_empty() => find(&o.dict_items, &key),
             Value::List(items) | Value::Tuple(items) => position(items, &key),
             Value::Object(o) => position(&o.list_items, &key),
@@ -50,7 +50,7 @@ impl Value {
     /// The value of the `str` key `key` in a `dict` (or an object's dict items).
     pub fn get_str(&self, key: &str) -> Option<&Value> {
         let pairs = match self.unanchored() {
-            Value::Dict(pairs) => pairs.as_slice(),
+            Value::Dict(pairs) => return pairs.position_str(key).map(|i| &pairs[i].1),
             Value::Object(o) => o.dict_items.as_slice(),
             _ => return None,
         };
@@ -107,5 +107,41 @@ mod tests {
         assert!(v["a"][5].is_none());
         assert!(Value::Int(3)["x"].is_none());
         assert_eq!(v.get("a").and_then(|l| l.get(-1)), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn large_dicts_find_keys_by_python_equality() {
+        let mut v = Value::dict(
+            (0..100)
+                .map(|i| (Value::Int(i), Value::from(format!("v{i}").as_str())))
+                .chain([(Value::from("k"), Value::Int(-1))])
+                .collect(),
+        );
+        assert_eq!(v.get(1.0).and_then(Value::as_str), Some("v1"));
+        assert_eq!(v.get(true).and_then(Value::as_str), Some("v1"));
+        assert_eq!(v.get(99).and_then(Value::as_str), Some("v99"));
+        assert_eq!(v.get(1.5), None);
+        assert_eq!(v["k"], Value::Int(-1));
+        assert!(v.get(100).is_none());
+        // Insertion order is kept, and a change drops the index.
+        if let Value::Dict(pairs) = &mut v {
+            let pairs = std::sync::Arc::make_mut(pairs);
+            assert!(matches!(pairs[0].0, Value::Int(0)));
+            pairs.push((Value::Int(100), Value::None));
+            pairs[1].0 = Value::from("one");
+        }
+        assert_eq!(v.get(100), Some(&Value::None));
+        assert_eq!(v.get(1), None);
+        assert_eq!(v.get("one").and_then(Value::as_str), Some("v1"));
+    }
+
+    #[test]
+    fn the_first_of_equal_keys_is_found_as_a_scan_finds_it() {
+        let pairs: Vec<(Value, Value)> = (0..20)
+            .map(|i| (Value::Int(i), Value::Int(i)))
+            .chain([(Value::Float(3.0), Value::Int(-3))])
+            .collect();
+        let v = Value::dict(pairs);
+        assert_eq!(v.get(3), Some(&Value::Int(3)));
     }
 }

@@ -6,8 +6,9 @@
 //! work list instead. They deref to the `Vec` inside, so they read like one.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use super::dict_index::{DictIndex, MIN_INDEXED};
 use super::{Object, Value};
 
 /// The elements of a list, tuple, set or frozenset. Derefs to `Vec<Value>`.
@@ -15,8 +16,25 @@ use super::{Object, Value};
 pub struct Items(pub(crate) Vec<Value>);
 
 /// The entries of a dict, in insertion order. Derefs to `Vec<(Value, Value)>`.
+///
+/// Lookups by key ([`Value::get`], `value["key"]`) use a hash index built on the first
+/// lookup and dropped by any mutable access (see `dict_index.rs`).
+///
+/// (Crate code that changes `.0` directly must do so before any lookup, as the decoders
+/// do while they build a dict; everything else goes through `DerefMut`.)
+#[derive(Clone, Default)]
+pub struct Pairs(pub(crate) Vec<(Value, Value)>, IndexCell);
+
+impl std::fmt::Debug for Pairs {
+    /// The entries, as before the index existed (the index is not shown).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pairs").field(&self.0).finish()
+    }
+}
+
+/// The lazily built lookup index of a [`Pairs`].
 #[derive(Clone, Debug, Default)]
-pub struct Pairs(pub(crate) Vec<(Value, Value)>);
+pub(crate) struct IndexCell(OnceLock<DictIndex>);
 
 impl Items {
     /// An empty sequence.
@@ -36,15 +54,53 @@ impl Items {
 impl Pairs {
     /// An empty dict body.
     pub fn new() -> Pairs {
-        Pairs(Vec::new())
+        Pairs::from(Vec::new())
     }
     /// An empty dict body with room for `n` entries.
     pub fn with_capacity(n: usize) -> Pairs {
-        Pairs(Vec::with_capacity(n))
+        Pairs::from(Vec::with_capacity(n))
     }
     /// The entries as a `Vec`.
     pub fn into_vec(mut self) -> Vec<(Value, Value)> {
         std::mem::take(&mut self.0)
+    }
+
+    /// The position of the entry whose key equals `key` by Python's `==` (the first, if
+    /// several do). O(1) on average from [`MIN_INDEXED`] entries up.
+    pub(crate) fn position(&self, key: &Value) -> Option<usize> {
+        if self.0.len() < MIN_INDEXED {
+            return self.0.iter().position(|(k, _)| k == key);
+        }
+        match self.index() {
+            Some(index) => index.find(&self.0, key),
+            None => self.0.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    /// The position of the entry whose key is the `str` `key`.
+    pub(crate) fn position_str(&self, key: &str) -> Option<usize> {
+        if self.0.len() < MIN_INDEXED {
+            return self
+                .0
+                .iter()
+                .position(|(k, _)| matches!(k.unanchored(), Value::Str(s) if s == key));
+        }
+        match self.index() {
+            Some(index) => index.find_str(&self.0, key),
+            None => self
+                .0
+                .iter()
+                .position(|(k, _)| matches!(k.unanchored(), Value::Str(s) if s == key)),
+        }
+    }
+
+    /// The index, unless `.0` was changed in length behind it (then lookups scan).
+    fn index(&self) -> Option<&DictIndex> {
+        if self.0.len() >= u32::MAX as usize {
+            return None;
+        }
+        let index = self.1 .0.get_or_init(|| DictIndex::build(&self.0));
+        (index.len() == self.0.len()).then_some(index)
     }
 }
 
@@ -66,7 +122,9 @@ impl Deref for Pairs {
     }
 }
 impl DerefMut for Pairs {
+    /// The entries, for changing: the lookup index is dropped (rebuilt on next lookup).
     fn deref_mut(&mut self) -> &mut Vec<(Value, Value)> {
+        self.1 = IndexCell::default();
         &mut self.0
     }
 }
@@ -77,7 +135,7 @@ impl From<Vec<Value>> for Items {
 }
 impl From<Vec<(Value, Value)>> for Pairs {
     fn from(v: Vec<(Value, Value)>) -> Pairs {
-        Pairs(v)
+        Pairs(v, IndexCell::default())
     }
 }
 impl FromIterator<Value> for Items {
@@ -87,7 +145,7 @@ impl FromIterator<Value> for Items {
 }
 impl FromIterator<(Value, Value)> for Pairs {
     fn from_iter<I: IntoIterator<Item = (Value, Value)>>(iter: I) -> Pairs {
-        Pairs(iter.into_iter().collect())
+        Pairs::from(iter.into_iter().collect::<Vec<_>>())
     }
 }
 impl<'a> IntoIterator for &'a Items {

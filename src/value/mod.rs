@@ -35,6 +35,7 @@ use num_bigint::BigInt;
 
 mod access;
 mod de;
+mod dict_index;
 mod display;
 mod from;
 mod index;
@@ -45,6 +46,7 @@ mod pystr;
 mod ser;
 
 pub use de::from_value;
+pub(crate) use de::from_value_ref;
 pub use from::ListItem;
 pub use items::{Items, Pairs};
 pub use parse::MAX_DEPTH as MAX_LITERAL_DEPTH;
@@ -78,7 +80,8 @@ pub enum Value {
     List(Arc<Items>),
     /// `tuple`.
     Tuple(Arc<Items>),
-    /// `dict`, in insertion order. Lookups by key are linear scans.
+    /// `dict`, in insertion order. Lookups by key ([`Value::get`]) are O(1) on average,
+    /// with Python's `==` (`1`, `1.0` and `True` are one key).
     Dict(Arc<Pairs>),
     /// `set`, in the order the pickle gave.
     Set(Arc<Items>),
@@ -180,7 +183,7 @@ impl Value {
     }
     /// A `dict` holding `pairs` in order.
     pub fn dict(pairs: Vec<(Value, Value)>) -> Value {
-        Value::Dict(Arc::new(Pairs(pairs)))
+        Value::Dict(Arc::new(Pairs::from(pairs)))
     }
     /// A `set` holding `items`.
     pub fn set(items: Vec<Value>) -> Value {
