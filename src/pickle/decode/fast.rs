@@ -744,19 +744,9 @@ impl<'a> Fast<'a> {
                     self.charge(8)?;
                     self.marks.push(self.vals.len());
                 }
-                op::POP => {
-                    if self.marks.last() == Some(&self.vals.len()) {
-                        self.marks.pop();
-                    } else {
-                        self.pop()?;
-                    }
-                }
-                op::POP_MARK => {
-                    let m = self.pop_mark()?;
-                    self.release(m);
-                    self.vals.truncate(m);
-                    self.meta.truncate(m);
-                }
+                // A value thrown away is an effect the graph decoder keeps (see
+                // `value/effects.rs`).
+                op::POP | op::POP_MARK => return None,
                 op::DUP => {
                     self.has_top()?;
                     let top = self.vals.len() - 1;
@@ -787,6 +777,9 @@ impl<'a> Fast<'a> {
                 op::MEMOIZE => self.memo_put(self.memo_count as u64)?,
                 // ---- objects ----
                 op::GLOBAL => {
+                    // Protocol 4+ pickles name globals with STACK_GLOBAL; a GLOBAL there is
+                    // kept as written (`Global::text_opcode`) by the graph decoder.
+                    check(self.proto < 4)?;
                     let module = self.line()?;
                     let name = self.line()?;
                     self.charge(module.len() + name.len() + NODE_COST)?;
@@ -803,8 +796,14 @@ impl<'a> Fast<'a> {
                     };
                     self.charge(NODE_COST)?;
                     let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) => self.global(m, n),
-                        _ => Value::Global(Arc::new(Global { module, name })),
+                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
+                        // The strings themselves: a module name shared through the memo
+                        // stays shared, so re-encoding writes the same memo GETs.
+                        _ => Value::Global(Arc::new(Global {
+                            module,
+                            name,
+                            text_opcode: false,
+                        })),
                     };
                     self.push(g);
                 }
@@ -843,7 +842,12 @@ impl<'a> Fast<'a> {
                     let t = self.vals.len() - 1;
                     let mut target = self.open(t);
                     match &mut target {
-                        Value::Object(o) => Arc::get_mut(o)?.state = Some(state),
+                        Value::Object(o) => {
+                            // A second BUILD is an effect the graph decoder keeps.
+                            let o = Arc::get_mut(o)?;
+                            check(o.state.is_none())?;
+                            o.state = Some(state);
+                        }
                         _ => return None,
                     }
                     self.close(t, target, h);
