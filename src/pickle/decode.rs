@@ -853,6 +853,9 @@ impl<'a> Decoder<'a> {
         if !is_effects && (!matches!(v, Value::Ref(_)) || self.arena.is_shared(&v)) {
             return Ok(());
         }
+        if !is_effects && self.duplicate_of_next_get(&v) {
+            return Ok(());
+        }
         let below = self
             .stack
             .len()
@@ -875,6 +878,83 @@ impl<'a> Decoder<'a> {
         self.charge(SLOT)?;
         self.effects_at(below)?.push(Step::Discard, [v]);
         Ok(())
+    }
+
+    /// True when `v` is CPython's throw-away copy of a recursive object: `save_reduce` /
+    /// `save_tuple` write an object whose arguments lead back to it twice (the inner copy
+    /// is memoized), then `POP` the outer copy and `GET` the inner one. `v` is that outer
+    /// copy when the next opcode is a memo GET of a node built the same way (same callable,
+    /// the same arguments), so forgetting it loses nothing.
+    fn duplicate_of_next_get(&self, v: &Value) -> bool {
+        let rest = &self.data[self.pos..];
+        let idx = match rest {
+            [op::BINGET, i, ..] => u64::from(*i),
+            [op::LONG_BINGET, a, b, c, d, ..] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
+            [op::GET, tail @ ..] => match tail.iter().position(|b| *b == b'\n') {
+                Some(n) => match text::parse_index(&tail[..n]) {
+                    Ok(i) => i,
+                    Err(_) => return false,
+                },
+                None => return false,
+            },
+            _ => return false,
+        };
+        match self.memo.get(idx) {
+            Some(m) => {
+                let mut budget = 4096;
+                self.built_alike(v, m, 4, &mut budget)
+            }
+            None => false,
+        }
+    }
+
+    /// True when nodes `a` and `b` were built by the same steps from the same parts
+    /// (shared parts are the same node; fresh containers compared the same way, `depth`
+    /// levels down and `budget` comparisons at most).
+    fn built_alike(&self, a: &Value, b: &Value, depth: u32, budget: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        match (a, b) {
+            (Value::Ref(i), Value::Ref(j)) if i == j => return true,
+            (Value::Ref(_), Value::Ref(_)) => {}
+            (Value::Ref(_), _) | (_, Value::Ref(_)) => return false,
+            _ => return a == b,
+        }
+        if depth == 0 {
+            return false;
+        }
+        let all = |x: &[Value], y: &[Value], budget: &mut usize| {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| self.built_alike(p, q, depth - 1, budget))
+        };
+        match (self.arena.node(a), self.arena.node(b)) {
+            (Some(NodeData::Object(x)), Some(NodeData::Object(y))) => {
+                x.construct == y.construct
+                    && x.kwargs.is_none() == y.kwargs.is_none()
+                    && self.built_alike(&x.callable, &y.callable, depth - 1, budget)
+                    && all(&x.args, &y.args, budget)
+                    && match (&x.kwargs, &y.kwargs) {
+                        (Some(p), Some(q)) => self.built_alike(p, q, depth - 1, budget),
+                        _ => true,
+                    }
+            }
+            (Some(NodeData::List(x)), Some(NodeData::List(y)))
+            | (Some(NodeData::Tuple(x)), Some(NodeData::Tuple(y)))
+            | (Some(NodeData::Set(x)), Some(NodeData::Set(y)))
+            | (Some(NodeData::FrozenSet(x)), Some(NodeData::FrozenSet(y))) => all(x, y, budget),
+            (Some(NodeData::Dict(x)), Some(NodeData::Dict(y))) => {
+                x.len() == y.len()
+                    && x.iter().zip(y).all(|((k1, v1), (k2, v2))| {
+                        self.built_alike(k1, k2, depth - 1, budget)
+                            && self.built_alike(v1, v2, depth - 1, budget)
+                    })
+            }
+            _ => false,
+        }
     }
 
     /// `(state_setter, state)` when `v` is `state_setter(obj, state)` as `save_reduce`
