@@ -810,6 +810,8 @@ impl<'a> Fast<'a> {
                 op::REDUCE => {
                     let (args, args_meta) = self.pop()?;
                     let (callable, callable_meta) = self.pop()?;
+                    // Only what may be called: the graph decoder refuses the rest.
+                    check(matches!(callable, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     match self.normalize(&callable, &args, args_meta.height)? {
                         Some((v, h)) => self.push_container(v, h),
@@ -822,6 +824,7 @@ impl<'a> Fast<'a> {
                 op::NEWOBJ => {
                     let (args, args_meta) = self.pop()?;
                     let (cls, cls_meta) = self.pop()?;
+                    check(matches!(cls, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     let h = h.max(cls_meta.height);
                     self.new_object(Construct::NewObj, cls, args, None, h)?;
@@ -830,6 +833,7 @@ impl<'a> Fast<'a> {
                     let (kwargs, kwargs_meta) = self.pop()?;
                     let (args, args_meta) = self.pop()?;
                     let (cls, cls_meta) = self.pop()?;
+                    check(matches!(cls, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     check(matches!(kwargs, Value::Dict(_)))?;
                     let h = h.max(cls_meta.height).max(kwargs_meta.height);
