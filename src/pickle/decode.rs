@@ -902,10 +902,38 @@ impl<'a> Decoder<'a> {
         match self.memo.get(idx) {
             Some(m) => {
                 let mut budget = 4096;
-                self.built_alike(v, m, 4, &mut budget)
+                self.built_alike(v, m, 4, &mut budget) && self.reaches(v, m)
             }
             None => false,
         }
+    }
+
+    /// True when node `to` can be reached from `from` (the inner copy of a recursive
+    /// object is built inside the outer one's arguments). Gives up (false) after visiting
+    /// 10 000 nodes.
+    fn reaches(&self, from: &Value, to: &Value) -> bool {
+        let Value::Ref(target) = to else {
+            return false;
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![from.clone()];
+        while let Some(v) = work.pop() {
+            let Value::Ref(n) = v else { continue };
+            if n == *target {
+                return true;
+            }
+            if seen.len() >= 10_000 || !seen.insert(n) {
+                continue;
+            }
+            if let Some(node) = self.arena.node(&v) {
+                node.for_each_child(|c| {
+                    if matches!(c, Value::Ref(_)) {
+                        work.push(c.clone())
+                    }
+                });
+            }
+        }
+        false
     }
 
     /// True when nodes `a` and `b` were built by the same steps from the same parts

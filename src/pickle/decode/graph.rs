@@ -143,6 +143,31 @@ impl NodeData {
         }
     }
 
+    /// Calls `f` on every child, in order.
+    pub(super) fn for_each_child(&self, mut f: impl FnMut(&Value)) {
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                v.iter().for_each(f)
+            }
+            NodeData::Dict(v) => v.iter().for_each(|(k, x)| {
+                f(k);
+                f(x)
+            }),
+            NodeData::Effects(e) => e.values.iter().for_each(f),
+            NodeData::Object(o) => {
+                f(&o.callable);
+                o.args.iter().for_each(&mut f);
+                o.kwargs.iter().for_each(&mut f);
+                o.list_items.iter().for_each(&mut f);
+                o.dict_items.iter().for_each(|(k, x)| {
+                    f(k);
+                    f(x)
+                });
+                o.state.iter().for_each(&mut f);
+            }
+        }
+    }
+
     /// The `i`-th child (`i < child_count()`).
     fn child_mut(&mut self, i: usize) -> &mut Value {
         match self {
