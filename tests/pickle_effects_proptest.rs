@@ -186,7 +186,7 @@ fn assemble(ops: &[Op]) -> Vec<u8> {
             _ => {}
         }
     }
-    b.extend(std::iter::repeat_n(b'l', marks.len()));
+    b.resize(b.len() + marks.len(), b'l');
     b.push(b'.');
     b
 }
