@@ -20,11 +20,26 @@
 //! mapped to Python 3 ones as CPython does with `fix_imports`. Everything else built by
 //! REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ is a [`Value::Object`].
 //!
-//! Known differences from CPython's unpickler: a pickle must end exactly at `STOP` with one
-//! value on the stack and no open MARK (CPython ignores the rest); `SETITEMS` with a key
-//! already present appends a second pair (no `Value` hashing here); `BUILD` applied twice
-//! to an object keeps the last state; `EXT1/2/4`, `PERSID` / `BINPERSID` and
-//! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them.
+//! Effects (see `value/effects.rs`): a value discarded by `POP` / `POP_MARK` that did
+//! something (a call, a container changed through the memo) becomes a step after the
+//! value below it on the stack; `state_setter(obj, state)` + `POP` right after `obj` (what
+//! `save_reduce` writes for a 6-tuple `__reduce__`) becomes a `SetState` step; items or
+//! state given through a memo `GET` / `DUP`, or after an object's state was set, become
+//! steps of their own instead of being merged into the object as first built. A value
+//! discarded without effect (a scalar, something that lives on elsewhere, CPython's
+//! throw-away outer copy of a recursive object followed by a `GET` of the inner one) is
+//! forgotten, as CPython forgets it. A discarded call with no value below it to follow is
+//! refused (`Unrepresentable`), never dropped.
+//!
+//! Like `pickle.loads`: `STOP` takes the top of the stack and ignores the bytes after it;
+//! values left below (or an open MARK) are dropped when building them called nothing, and
+//! refused otherwise. REDUCE / NEWOBJ / NEWOBJ_EX / OBJ of something that can never be
+//! called (`None`, numbers, strings, bytes, built-in containers: `N)R.`) is refused.
+//!
+//! Known differences from CPython's unpickler: `SETITEMS` with a key already present
+//! appends a second pair (no `Value` hashing here); `EXT1/2/4`, `PERSID` / `BINPERSID` and
+//! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them; whether a
+//! global exists or a NEWOBJ class is a type is not checked (nothing is imported).
 
 mod compat;
 mod fast;

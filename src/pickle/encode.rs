@@ -37,12 +37,22 @@
 //! identity hasher, and no memo table entry at all for a list or dict that nothing else
 //! holds (its `MEMOIZE` is still written): about 3× CPython's `dumps` on a list of records.
 //!
+//! * **Effects** ([`Value::Effects`]): the target, then each step as the opcodes that
+//!   perform it: `APPEND` / `MARK … APPENDS`, `SETITEM` / `MARK … SETITEMS`, `MARK …
+//!   ADDITEMS`, `BUILD`, `state_setter GET(obj) state TUPLE2 REDUCE POP` (as `save_reduce`
+//!   writes it: the tuple is not memoized), and `value POP` for a discarded value (a call
+//!   nothing else refers to is written without a memo entry, as `save_reduce(obj=None)`).
+//!   A [`Global`] read from a text `GLOBAL` in a protocol 4+ pickle (dill names modules
+//!   so) is written as `GLOBAL` again, memoized only when referenced twice.
+//!
 //! Not byte-identical (but loading to an equal object): `NEWOBJ_EX` in protocols 2–3 (we
 //! write `copyreg.__newobj_ex__(cls, args, kwargs)` where CPython writes a
 //! `functools.partial`), `INST`/`OBJ` objects (re-encoded as `REDUCE` or `NEWOBJ`), and
 //! sharing that CPython gets from interned or cached objects our `Value` cannot see (for
 //! instance two separately built `Value::global("builtins", ...)` do not share their
-//! `'builtins'` string, while CPython's static types do).
+//! `'builtins'` string, while CPython's static types do), `getattr(cls, 'name')` read as
+//! the global `cls.name` (written with `STACK_GLOBAL` at protocols 4–5), and `POP_MARK` of
+//! values with effects (one `POP` each).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
