@@ -255,3 +255,22 @@ fn what_cpython_can_never_call_is_refused() {
         );
     }
 }
+
+/// Found by `fuzz/pickle_roundtrip`: items added through a memo GET to a list whose first
+/// place in the value is that GET (its own slot was left below the result) belong to the
+/// list as first built: decode → encode → decode is a fixpoint.
+#[test]
+fn fuzz_regression_items_added_where_the_container_first_appears_are_its_own() {
+    // EMPTY_LIST BINPUT 0 BINGET 0 NEWTRUE BINPUT 1 APPEND STOP (protocol 2).
+    let data = b"\x80\x02]q\x00h\x00\x88q\x01a.";
+    let v = loads(data).unwrap();
+    assert_eq!(v.to_string(), "[True]");
+    for protocol in 2..=5 {
+        let out = dumps_with(&v, &EncodeOptions::protocol(protocol)).unwrap();
+        assert_eq!(
+            loads(&out).unwrap().to_string(),
+            "[True]",
+            "protocol {protocol}"
+        );
+    }
+}

@@ -259,6 +259,8 @@ impl NodeData {
             NodeData::Set(v) => Value::Set(Arc::new(v.into())),
             NodeData::FrozenSet(v) => Value::FrozenSet(Arc::new(v.into())),
             NodeData::Object(o) => Value::Object(Arc::new(*o)),
+            // Every step merged into the target (see `merge_leading_fills`).
+            NodeData::Effects(mut e) if e.shape.is_empty() => e.values.swap_remove(0),
             NodeData::Effects(e) => Value::Effects(Arc::new(e.into_effects())),
         }
     }
@@ -420,7 +422,7 @@ impl Arena {
                     return Err(ConvertError::TooDeep);
                 }
                 let depth = frames.len() as u32;
-                let data = match copy {
+                let mut data = match copy {
                     Some(d) => {
                         self.slots[node as usize] = Slot::InProgress(depth);
                         d
@@ -435,6 +437,9 @@ impl Arena {
                         }
                     }
                 };
+                if let NodeData::Effects(e) = &mut data {
+                    self.merge_leading_fills(e);
+                }
                 frames.push(Frame {
                     node,
                     data,
@@ -513,6 +518,69 @@ impl Arena {
                 *slot = value.clone();
                 self.slots[frame.node as usize] = Slot::Done(value, open);
             }
+        }
+    }
+}
+
+impl Arena {
+    /// Moves the items and state that an effects node adds first into its target, when
+    /// the target is written for the first time right here (its first place in
+    /// depth-first order, which is the order the encoder writes): nothing can have seen it
+    /// before they were added, so the target as first built may as well hold them. This
+    /// keeps decode → encode → decode a fixpoint (the encoder writes such items right
+    /// after the target, and the decoder reads that as the target's own items).
+    fn merge_leading_fills(&mut self, e: &mut EffectsNode) {
+        let Value::Ref(t) = e.values[0] else { return };
+        let Some(Slot::Pending(target)) = self.slots.get_mut(t as usize) else {
+            return;
+        };
+        let mut used = 0; // values moved so far (after the target)
+        let mut steps = 0;
+        for step in &e.shape {
+            let at = 1 + used;
+            let moved = match (step, &mut *target) {
+                (Step::Append { n, .. }, NodeData::List(l)) => {
+                    l.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::Append { n, .. }, NodeData::Object(o))
+                    if o.state.is_none() && o.dict_items.is_empty() =>
+                {
+                    o.list_items.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::SetItems { n, .. }, NodeData::Dict(d)) => {
+                    d.extend(
+                        e.values[at..at + 2 * n]
+                            .chunks(2)
+                            .map(|p| (p[0].clone(), p[1].clone())),
+                    );
+                    2 * n
+                }
+                (Step::SetItems { n, .. }, NodeData::Object(o)) if o.state.is_none() => {
+                    o.dict_items.extend(
+                        e.values[at..at + 2 * n]
+                            .chunks(2)
+                            .map(|p| (p[0].clone(), p[1].clone())),
+                    );
+                    2 * n
+                }
+                (Step::AddItems(n), NodeData::Set(x)) => {
+                    x.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::Build, NodeData::Object(o)) if o.state.is_none() => {
+                    o.state = Some(e.values[at].clone());
+                    1
+                }
+                _ => break,
+            };
+            used += moved;
+            steps += 1;
+        }
+        if steps > 0 {
+            e.values.drain(1..1 + used);
+            e.shape.drain(..steps);
         }
     }
 }
