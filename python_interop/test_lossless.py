@@ -13,6 +13,7 @@ byte-identical to the original is printed (``BYTES`` lines) and written to
 
 from pathlib import Path
 
+from cli_support import Procs, clean_env
 from harness import REPO_ROOT, peer_env, peer_script
 
 # Cases a library itself cannot pickle or load on some interpreter are reported as SKIP by
@@ -57,3 +58,28 @@ def test_cloudpickle_and_dill_survive_a_rust_hop(spawn, interp, rust_peer, tmp_p
         assert n >= MIN_CHECKED, "only %d %s cases checked\n%s" % (n, variant, info)
     assert unusable <= {"dill"} and (not unusable or interp.version >= (3, 15)), info
     assert len(bytes_lines) == 4, info
+
+
+def test_mpconn_listen_echo_relays_code_by_value(spawn, interp, tmp_path):
+    """Issue 14's report, end to end: a CPython client sends cloudpickle and dill payloads
+    to ``mpconn listen --echo`` (which re-encodes with protocol 4) and a fresh interpreter
+    checks that what came back behaves as the original."""
+    procs = Procs()
+    try:
+        listener, address = procs.listen("127.0.0.1:0", "--echo", "--once", "--authkey", "lossless", env=clean_env())
+        script = peer_script("lossless_client.py")
+        only = "closure,recursive,local_class,dataclass_instance,partial,methods"
+        relay = spawn.run(
+            [interp.exe, script, "relay", address, str(tmp_path), "--authkey", "lossless", "--only", only],
+            env=peer_env(),
+            name="py-lossless-relay",
+        )
+        assert relay.returncode == 0, relay.describe()
+        listener.wait(timeout=60)
+        check = spawn.run([interp.exe, script, "check", str(tmp_path)], env=peer_env(), name="py-lossless-check")
+        failures = [line for line in check.lines if " FAIL " in line]
+        assert not failures, check.describe()
+        assert check.returncode == 0, check.describe()
+        assert sum(1 for line in check.lines if line.endswith(" OK")) >= 12, check.describe()
+    finally:
+        procs.close()
