@@ -104,7 +104,7 @@ fn build(j: &J, ids: &mut HashMap<u64, Value>) -> Value {
             Value::Global(Arc::new(Global {
                 module,
                 name,
-                text_opcode: false,
+                form: mpconn::value::GlobalForm::Usual,
             }))
         }
         "object" => {

@@ -94,11 +94,7 @@ fn steps(v: &Value) -> Vec<Effect> {
 
 /// What cannot come back byte for byte, and why (also in README "Fidelity").
 fn expected_outcome(name: &str) -> &'static str {
-    if name.contains("enum.cloudpickle") {
-        // `getattr(builtins.object, '__new__')` is read as the global
-        // `builtins.object.__new__` and written back as STACK_GLOBAL (loads the same).
-        "differs"
-    } else if name.contains("enum.dill") {
+    if name.contains("enum.dill") {
         // dill 0.4.1 cannot pickle a dynamic Enum: it writes a class-creating call whose
         // result is thrown away before anything else exists (CPython fails to load it).
         "unrepresentable"
@@ -124,17 +120,6 @@ fn cloudpickle_and_dill_pickles_re_encode_to_the_same_bytes() {
                 );
                 identical += 1;
             }
-            "differs" => {
-                // Not the same bytes, but a fixpoint that decodes to an equal value.
-                let v = loads(&data).unwrap();
-                let out = recode(&data);
-                assert_ne!(
-                    out, data,
-                    "{name} now re-encodes identically: update the test"
-                );
-                assert_eq!(loads(&out).unwrap(), v, "{name}");
-                assert_eq!(recode(&out), out, "{name}");
-            }
             _ => {
                 let e = loads(&data).unwrap_err();
                 assert!(
@@ -144,7 +129,7 @@ fn cloudpickle_and_dill_pickles_re_encode_to_the_same_bytes() {
             }
         }
     }
-    assert!(identical * 100 >= total * 95, "{identical} of {total}");
+    assert!(identical * 100 >= total * 96, "{identical} of {total}");
 }
 
 #[test]
@@ -273,4 +258,23 @@ fn fuzz_regression_items_added_where_the_container_first_appears_are_its_own() {
             "protocol {protocol}"
         );
     }
+}
+
+/// CPython writes a method of a class as `getattr(cls, 'name')` at every protocol
+/// (`pickle.dumps(str.index, 4)` from 3.11 here): it reads as the global
+/// `builtins.str.index` and, at protocols 4-5, is written back as the same call, byte for
+/// byte.
+#[test]
+fn methods_written_with_getattr_come_back_byte_for_byte() {
+    let hex = concat!(
+        "80049537000000000000008c086275696c74696e73948c07676574617474729493948c08",
+        "6275696c74696e73948c037374729493948c05696e64657894869452942e"
+    );
+    let data: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let v = loads(&data).unwrap();
+    assert_eq!(v, Value::global("builtins", "str.index"));
+    assert_eq!(recode(&data), data);
 }

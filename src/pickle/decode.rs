@@ -54,7 +54,7 @@ use std::sync::Arc;
 use num_bigint::BigInt;
 
 use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
-use crate::value::{Construct, Global, Object, PyStr, Value};
+use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
 use graph::{Arena, ConvertError, EffectsNode, NodeData, Step, NODE_COST};
 
 /// Bytes charged for one `Value` slot in a container or the memo.
@@ -676,7 +676,7 @@ impl<'a> Decoder<'a> {
                     };
                     let g = if self.proto >= 4 {
                         let mut g = Global::new(module, name);
-                        g.text_opcode = true;
+                        g.form = GlobalForm::Text;
                         Value::Global(Arc::new(g))
                     } else {
                         self.global(module, name)
@@ -697,7 +697,7 @@ impl<'a> Decoder<'a> {
                         _ => Value::Global(Arc::new(Global {
                             module: module.clone(),
                             name: name.clone(),
-                            text_opcode: false,
+                            form: GlobalForm::Usual,
                         })),
                     };
                     self.stack.push(g);
@@ -1260,7 +1260,7 @@ impl<'a> Decoder<'a> {
                     return Ok(None);
                 };
                 self.charge(NODE_COST + n.len() + a.len())?;
-                Ok(Some(Value::global(m, &format!("{n}.{a}"))))
+                Ok(Some(getattr_global(self.proto, callable, args, m, n, a)))
             }
             // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
             // loads it to the same object): back to the NEWOBJ_EX object it came from.
@@ -1308,6 +1308,31 @@ impl<'a> Decoder<'a> {
             _ => Ok(None),
         }
     }
+}
+
+/// `getattr(module.owner, 'attr')` as the global `module.owner.attr`; at protocol 4+
+/// (where the encoder would otherwise write `STACK_GLOBAL`) it remembers the call it was
+/// read from, so that re-encoding writes the same bytes.
+pub(super) fn getattr_global(
+    proto: u8,
+    callable: &Value,
+    args: &[Value],
+    module: &str,
+    owner: &str,
+    attr: &str,
+) -> Value {
+    let mut g = Global::new(module, &format!("{owner}.{attr}"));
+    // Only one level deep: an owner that is itself such a call is written the usual way
+    // (so that no chain of them can make dropping a value recurse).
+    let plain_owner = matches!(&args[0], Value::Global(o) if matches!(o.form, GlobalForm::Usual));
+    if proto >= 4 && plain_owner {
+        g.form = GlobalForm::Getattr(Arc::new([
+            callable.clone(),
+            args[0].clone(),
+            args[1].clone(),
+        ]));
+    }
+    Value::Global(Arc::new(g))
 }
 
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.

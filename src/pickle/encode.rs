@@ -43,16 +43,17 @@
 //!   writes it: the tuple is not memoized), and `value POP` for a discarded value (a call
 //!   nothing else refers to is written without a memo entry, as `save_reduce(obj=None)`).
 //!   A [`Global`] read from a text `GLOBAL` in a protocol 4+ pickle (dill names modules
-//!   so) is written as `GLOBAL` again, memoized only when referenced twice.
+//!   so) is written as `GLOBAL` again, memoized only when referenced twice; one read from
+//!   `getattr(owner, 'name')` at protocol 4+ (how CPython writes a class's method) is
+//!   written as that call again ([`GlobalForm`]).
 //!
 //! Not byte-identical (but loading to an equal object): `NEWOBJ_EX` in protocols 2–3 (we
 //! write `copyreg.__newobj_ex__(cls, args, kwargs)` where CPython writes a
 //! `functools.partial`), `INST`/`OBJ` objects (re-encoded as `REDUCE` or `NEWOBJ`), and
 //! sharing that CPython gets from interned or cached objects our `Value` cannot see (for
 //! instance two separately built `Value::global("builtins", ...)` do not share their
-//! `'builtins'` string, while CPython's static types do), `getattr(cls, 'name')` read as
-//! the global `cls.name` (written with `STACK_GLOBAL` at protocols 4–5), and `POP_MARK` of
-//! values with effects (one `POP` each).
+//! `'builtins'` string, while CPython's static types do), and `POP_MARK` of values with
+//! effects (one `POP` each).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -62,7 +63,7 @@ use num_bigint::BigInt;
 
 use super::opcodes as op;
 use super::{EncodeOptions, PickleError, PickleErrorKind};
-use crate::value::{Construct, Effect, Effects, Global, Items, Object, Pairs, Value};
+use crate::value::{Construct, Effect, Effects, Global, GlobalForm, Items, Object, Pairs, Value};
 
 /// Items per `APPENDS` / `SETITEMS` / `ADDITEMS` group (`BATCHSIZE` in `_pickle.c`).
 const BATCH: usize = 1000;
@@ -429,7 +430,7 @@ impl<'v> Encoder<'_, 'v> {
                 }
                 // A text GLOBAL that nothing else refers to was not memoized (dill writes
                 // it raw); every other global is.
-                let once = g.text_opcode && Arc::strong_count(g) == 1;
+                let once = matches!(g.form, GlobalForm::Text) && Arc::strong_count(g) == 1;
                 self.save_global(g, (!once).then_some(key))
             }
             Value::Object(o) => {
@@ -872,7 +873,20 @@ impl<'v> Encoder<'_, 'v> {
     // ----- globals and objects --------------------------------------------------------
 
     fn save_global(&mut self, g: &'v Global, key: Option<usize>) -> Result<(), PickleError> {
-        if g.text_opcode && self.proto >= 4 {
+        if let (GlobalForm::Getattr(parts), true) = (&g.form, self.proto >= 4) {
+            // As the pickle had it: getattr(owner, attr), the tuple and the result
+            // memoized as `save_reduce` memoizes them.
+            let [getattr, owner, attr] = &**parts;
+            self.save(getattr)?;
+            self.save(owner)?;
+            self.save(attr)?;
+            self.op(op::TUPLE2);
+            self.memo_put(None);
+            self.op(op::REDUCE);
+            self.memo_put(key);
+            return Ok(());
+        }
+        if matches!(g.form, GlobalForm::Text) && self.proto >= 4 {
             // Written as the pickle had it (dill names modules so): GLOBAL, memoized only
             // when the value is referenced again.
             let (m, n) = (g.module.as_bytes(), g.name.as_bytes());

@@ -120,10 +120,24 @@ pub struct Global {
     pub module: PyStr,
     /// The qualified name inside the module, e.g. `"float"`, `"Outer.Inner"`.
     pub name: PyStr,
-    /// Written with the text `GLOBAL` opcode in a protocol 4+ pickle, where CPython's
-    /// pickler writes `STACK_GLOBAL` (dill names modules this way); the encoder then
-    /// writes `GLOBAL` too. False for everything else.
-    pub text_opcode: bool,
+    /// How the pickle wrote it, where protocol 4+ has a choice; the encoder writes it the
+    /// same way at protocols 4 and 5 ([`GlobalForm::Usual`] for everything built in Rust).
+    pub form: GlobalForm,
+}
+
+/// How a [`Global`] was written in a protocol 4+ pickle, when not with `STACK_GLOBAL`.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum GlobalForm {
+    /// `STACK_GLOBAL` at protocol 4+ (`GLOBAL` below).
+    #[default]
+    Usual,
+    /// The text `GLOBAL` opcode (dill names modules this way).
+    Text,
+    /// `getattr(owner, attr)`, how CPython writes a method of a class (`str.index`); the
+    /// three values are `builtins.getattr`, the owner and the attribute name as the
+    /// pickle held them (so that shared strings stay shared).
+    Getattr(Arc<[Value; 3]>),
 }
 
 impl PartialEq for Global {
@@ -199,7 +213,7 @@ impl Global {
         Global {
             module: PyStr::from(module),
             name: PyStr::from(name),
-            text_opcode: false,
+            form: GlobalForm::Usual,
         }
     }
 }

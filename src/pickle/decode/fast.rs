@@ -28,7 +28,7 @@
 use std::sync::Arc;
 
 use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
-use crate::value::{Construct, Global, Items, Object, Pairs, PyStr, Value};
+use crate::value::{Construct, Global, GlobalForm, Items, Object, Pairs, PyStr, Value};
 
 /// `Meta::memo` of a stack entry that was not memoized.
 const NO_MEMO: u32 = u32::MAX;
@@ -519,7 +519,10 @@ impl<'a> Fast<'a> {
                     return Some(None);
                 };
                 self.charge(NODE_COST + n.len() + a.len())?;
-                (Value::global(m, &format!("{n}.{a}")), 0)
+                (
+                    super::getattr_global(self.proto, callable, args, m, n, a),
+                    0,
+                )
             }
             ("copyreg", "__newobj_ex__", [cls, Value::Tuple(t), kwargs @ Value::Dict(_)]) => {
                 let items = t.to_vec();
@@ -778,7 +781,7 @@ impl<'a> Fast<'a> {
                 // ---- objects ----
                 op::GLOBAL => {
                     // Protocol 4+ pickles name globals with STACK_GLOBAL; a GLOBAL there is
-                    // kept as written (`Global::text_opcode`) by the graph decoder.
+                    // kept as written (`Global::form`) by the graph decoder.
                     check(self.proto < 4)?;
                     let module = self.line()?;
                     let name = self.line()?;
@@ -802,7 +805,7 @@ impl<'a> Fast<'a> {
                         _ => Value::Global(Arc::new(Global {
                             module,
                             name,
-                            text_opcode: false,
+                            form: GlobalForm::Usual,
                         })),
                     };
                     self.push(g);
