@@ -84,6 +84,9 @@ pub(crate) fn decode_graph(data: &[u8], options: &DecodeOptions) -> Result<Value
         opts: options,
         got: Vec::new(),
         last_reduce: None,
+        // Work allowed for recognising throw-away copies, over the whole pickle: linear
+        // in its size, so that no pickle can make the check quadratic.
+        copy_budget: 4 * data.len() + 100_000,
     };
     let root = d.run()?;
     let end = data.len();
@@ -163,6 +166,8 @@ struct Decoder<'a> {
     /// The node the last REDUCE built and whether its argument tuple was memoized (for
     /// recognising `state_setter(obj, state)` + POP).
     last_reduce: Option<(u32, bool)>,
+    /// Steps left for [`Decoder::duplicate_of_next_get`] (see `decode_graph`).
+    copy_budget: usize,
 }
 
 type R<T> = Result<T, PickleError>;
@@ -341,17 +346,26 @@ impl<'a> Decoder<'a> {
     /// the node was built: changes made through it are effects of their own.
     fn push_got(&mut self, v: Value) {
         if let Value::Ref(n) = v {
+            // Entries stay sorted by slot (strictly increasing): those at or above the
+            // new slot are stale and go first, so each GET costs O(1) amortized.
             let len = self.stack.len();
-            self.got.retain(|&(slot, _)| slot < len);
+            while self.got.last().is_some_and(|&(slot, _)| slot >= len) {
+                self.got.pop();
+            }
             self.got.push((len, n));
         }
         self.stack.push(v);
     }
 
     /// True when stack slot `slot` holds a node fetched again (see [`Decoder::push_got`]).
+    /// An entry left from a slot that was popped and refilled with the same node counts
+    /// too: treating an occurrence as fetched again only ever keeps more order.
     fn is_got(&self, slot: usize) -> bool {
         match self.stack.get(slot) {
-            Some(Value::Ref(n)) => self.got.iter().any(|&(s, m)| s == slot && m == *n),
+            Some(Value::Ref(n)) => self
+                .got
+                .binary_search_by_key(&slot, |&(s, _)| s)
+                .is_ok_and(|i| self.got[i].1 == *n),
             _ => false,
         }
     }
@@ -900,7 +914,7 @@ impl<'a> Decoder<'a> {
     /// is memoized), then `POP` the outer copy and `GET` the inner one. `v` is that outer
     /// copy when the next opcode is a memo GET of a node built the same way (same callable,
     /// the same arguments), so forgetting it loses nothing.
-    fn duplicate_of_next_get(&self, v: &Value) -> bool {
+    fn duplicate_of_next_get(&mut self, v: &Value) -> bool {
         let rest = &self.data[self.pos..];
         let idx = match rest {
             [op::BINGET, i, ..] => u64::from(*i),
@@ -914,19 +928,23 @@ impl<'a> Decoder<'a> {
             },
             _ => return false,
         };
-        match self.memo.get(idx) {
-            Some(m) => {
-                let mut budget = 4096;
-                self.built_alike(v, m, 4, &mut budget) && self.reaches(v, m)
-            }
-            None => false,
-        }
+        let Some(m) = self.memo.get(idx) else {
+            return false;
+        };
+        // Past the budget the value is kept as an effect: always faithful, only less
+        // compact.
+        let mut budget = self.copy_budget.min(4096);
+        let start = budget;
+        let alike = self.built_alike(v, m, 4, &mut budget);
+        let found = alike && self.reaches(v, m, &mut budget);
+        self.copy_budget -= start - budget;
+        found
     }
 
     /// True when node `to` can be reached from `from` (the inner copy of a recursive
-    /// object is built inside the outer one's arguments). Gives up (false) after visiting
-    /// 10 000 nodes.
-    fn reaches(&self, from: &Value, to: &Value) -> bool {
+    /// object is built inside the outer one's arguments). Gives up (false) when `budget`
+    /// nodes were visited.
+    fn reaches(&self, from: &Value, to: &Value, budget: &mut usize) -> bool {
         let Value::Ref(target) = to else {
             return false;
         };
@@ -937,9 +955,13 @@ impl<'a> Decoder<'a> {
             if n == *target {
                 return true;
             }
-            if seen.len() >= 10_000 || !seen.insert(n) {
+            if *budget == 0 {
+                return false;
+            }
+            if !seen.insert(n) {
                 continue;
             }
+            *budget -= 1;
             if let Some(node) = self.arena.node(&v) {
                 node.for_each_child(|c| {
                     if matches!(c, Value::Ref(_)) {
