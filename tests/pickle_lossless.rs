@@ -218,8 +218,14 @@ fn a_call_made_for_its_effect_follows_the_value_below_it() {
     let v = loads(data).unwrap();
     assert_eq!(v.to_string(), "(7 then: builtins.print())");
     assert_eq!(v, loads(&recode(data)).unwrap());
-    // Python-like accessors see the value itself.
+    // Python-like accessors and serde see the value itself.
     assert_eq!(v.as_i64(), Some(7));
+    assert_eq!(mpconn::from_value::<i64>(v.clone()).unwrap(), 7);
+    // [7] where the 7 is followed by a discarded call.
+    let list = loads(b"\x80\x04]\x94K\x07cbuiltins\nprint\n)R0a.").unwrap();
+    assert_eq!(list.to_string(), "[(7 then: builtins.print())]");
+    assert_eq!(list[0], 7);
+    assert_eq!(mpconn::from_value::<Vec<i64>>(list).unwrap(), vec![7]);
     // With nothing below it, it cannot be placed: refused, never dropped.
     let e = loads(b"\x80\x04cbuiltins\nlen\n)R0N.").unwrap_err();
     assert!(matches!(e.kind, PickleErrorKind::Unrepresentable(_)), "{e}");
