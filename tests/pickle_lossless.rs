@@ -18,6 +18,9 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for dir in std::fs::read_dir(&root).expect("fixtures/lossless") {
         let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue; // README.md
+        }
         for file in std::fs::read_dir(&dir).unwrap() {
             let path = file.unwrap().path();
             if path.extension().is_some_and(|e| e == "pkl") {
