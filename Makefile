@@ -8,14 +8,16 @@ SHELL := bash
 CARGO ?= cargo
 PYTHON ?= python3
 VENV ?= .venv
-PYTHONS_DIR ?= $(or $(MPCONN_PYTHONS_DIR),/var/cache/mpconn/pythons)
+# Where the provisioned interpreters are: python_interop/pythons.py is the one rule
+# (MPCONN_PYTHONS_DIR, default /var/cache/mpconn/pythons); every test asks it too.
+PYTHONS_DIR ?= $(shell $(PYTHON) python_interop/pythons.py dir)
 PYTEST_ARGS ?=
 export MPCONN_PYTHONS_DIR := $(PYTHONS_DIR)
 
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 IS_CI := $(filter true 1 yes,$(CI))
 
-.PHONY: help demo test lint cargo-test build venv pythons maybe-pythons pytest bench fuzz clean-venv test-windows maybe-windows
+.PHONY: help demo test setup lint cargo-test build venv pythons maybe-pythons maybe-windows-setup pytest bench fuzz clean-venv test-windows maybe-windows check-fresh package-check
 
 help:
 	@echo "make demo    - a Rust peer and a Python peer exchanging messages"
@@ -25,19 +27,24 @@ help:
 	@echo "make bench   - benchmarks against CPython and raw sockets; writes BENCHMARKS.md"
 	@echo "make fuzz    - every cargo-fuzz target for a bounded time"
 
-## demo: builds, then runs scripts/demo.sh (or the small built-in demo until it exists).
+## demo: builds, then runs scripts/demo.sh (the machine's python3 is its only peer).
 demo: build
-	@if [ -f scripts/demo.sh ]; then bash scripts/demo.sh; else bash scripts/mini-demo.sh; fi
+	bash scripts/demo.sh
 
-## test: lint, cargo tests, builds for the harness, venv, interpreters, pytest (in that order,
-## so the last lines printed are pytest's summary).
-test: lint cargo-test build venv maybe-pythons maybe-windows pytest
+## test: set-up first (venv, interpreters, Windows toolchain), then lint, cargo tests,
+## the harness builds, pytest and the Windows tests. Every target that runs tests depends
+## on `setup`, so whatever order make picks (and any test binary added later) finds what
+## it needs already provisioned.
+test: setup lint cargo-test build pytest maybe-windows
+
+## setup: everything any test needs, provisioned before any test runs.
+setup: venv maybe-pythons maybe-windows-setup
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-features --all-targets -- -D warnings
 
-cargo-test:
+cargo-test: setup
 	$(CARGO) test --all-features --all-targets
 	$(CARGO) test --all-features --doc
 
@@ -70,7 +77,7 @@ maybe-pythons:
 	else echo "pythons: not root and not CI: skipping provisioning (missing interpreters are skipped)"; fi
 
 ## pytest: the cross-version harness. Exit status 5 (no tests collected) is a failure too.
-pytest: venv
+pytest: setup build
 	$(VENV)/bin/pytest python_interop $(PYTEST_ARGS)
 
 ## test-windows: builds the tests for x86_64-pc-windows-gnu and runs them under wine
@@ -80,7 +87,12 @@ test-windows:
 
 ## maybe-windows (part of `make test`): test-windows when wine and mingw-w64 are there or
 ## can be installed; otherwise a loud skip with the reason (MPCONN_REQUIRE_WINE=1: fail).
-maybe-windows:
+maybe-windows-setup:
+	@status=0; bash scripts/windows-setup.sh >/dev/null || status=$$?; \
+	if [ $$status -eq 77 ]; then echo "windows-setup: not available here (reason above): the Windows tests will be skipped" >&2; \
+	elif [ $$status -ne 0 ]; then exit $$status; fi
+
+maybe-windows: setup
 	@status=0; bash scripts/test-windows.sh || status=$$?; \
 	if [ $$status -eq 77 ]; then \
 	  echo "test-windows: SKIPPED, named pipe tests not run: the Windows cross toolchain or wine could not be set up here (reason above; as root: bash scripts/windows-setup.sh, then make test-windows)" >&2; \
@@ -114,3 +126,19 @@ fuzz:
 
 clean-venv:
 	rm -rf $(VENV)
+
+## check-fresh: proves `make test` from an empty start: clones HEAD into a temporary folder
+## and runs `CI=true make test` there with nothing provisioned earlier visible (a private
+## mount namespace hides the default interpreter folder and the Windows Rust target; an
+## empty MPCONN_PYTHONS_DIR). Root only. Run it before you push a change to the Makefile,
+## scripts/ or the test set-up.
+check-fresh:
+	bash scripts/check-fresh.sh
+
+## package-check: what `cargo publish` would upload: the file list (no fixtures) and a
+## dry run that builds the packaged crate on its own.
+package-check:
+	$(CARGO) package --list --allow-dirty | sort > target/package-files.txt
+	@! grep -E '^(fixtures|tests|python_interop|bench|fuzz|windows|scripts)/' target/package-files.txt || { echo "package-check: the files above must not be packaged" >&2; exit 1; }
+	$(CARGO) publish --dry-run --allow-dirty
+	@ls -l target/package/*.crate

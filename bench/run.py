@@ -1,7 +1,7 @@
 """`make bench`: runs every benchmark in one go and writes BENCHMARKS.md.
 
 Codec: criterion (benches/codec.rs) for mpconn and serde-pickle, bench/codec_py.py for
-CPython's pickle, on the same payload files. Transport: examples/bench_peer.rs (mpconn and a
+CPython's pickle, on the same payload files. Transport: tests/peers/bench_peer.rs (mpconn and a
 raw-socket baseline) and bench/transport_py.py (CPython) in every pairing, over TCP and Unix
 sockets. Memory: peak RSS of a Rust client receiving one 1 GiB message.
 Everything is measured in the same run, so the ratios compare like with like.
@@ -26,7 +26,10 @@ PEER = os.path.join(TARGET, "release", "examples", "bench_peer")
 ASYNC_PEER = os.path.join(TARGET, "release", "examples", "async_bench_peer")
 CLI = os.path.join(TARGET, "release", "mpconn")
 PAYLOADS = os.path.join(TARGET, "bench-payloads")
-PYDIR = os.environ.get("MPCONN_PYTHONS_DIR", "/var/cache/mpconn/pythons")
+sys.path.insert(0, os.path.join(ROOT, "python_interop"))
+import pythons  # noqa: E402  (python_interop/pythons.py: where the interpreters are)
+
+PYDIR = str(pythons.pythons_dir())
 QUICK = "--quick" in sys.argv
 REPEAT = 1 if QUICK else 3
 

@@ -1,4 +1,4 @@
-"""CPython side of the transport benchmarks; speaks the commands of examples/bench_peer.rs.
+"""CPython side of the transport benchmarks; speaks the commands of tests/peers/bench_peer.rs.
 
   PYTHON bench/transport_py.py serve ADDRESS
   PYTHON bench/transport_py.py echo-serve ADDRESS   (objects straight back, like mpconn listen --echo)

@@ -159,9 +159,8 @@ def python_env() -> dict:
 
 def interpreters():
     """(id, exe) for the stand-in `interp` fixture."""
-    base = '/var/cache/mpconn/pythons/bin/'
-    return [('py3.11', 'python3'), ('py3.13', base + 'python3.13'),
-            ('py3.14', base + 'python3.14'), ('py3.15', base + 'python3.15')]
+    import pythons  # python_interop/pythons.py: the one rule for where they are
+    return [('py3.11' if ident == 'python3' else ident, exe) for ident, exe in pythons.candidates()]
 
 
 class Interp:

@@ -11,12 +11,9 @@ import json
 import os
 import subprocess
 
-INTERPRETERS = [
-    "python3",
-    "/var/cache/mpconn/pythons/bin/python3.13",
-    "/var/cache/mpconn/pythons/bin/python3.14",
-    "/var/cache/mpconn/pythons/bin/python3.15",
-]
+import pythons  # noqa: E402  (python_interop/pythons.py: where the interpreters are)
+
+INTERPRETERS = [exe for _ident, exe in pythons.candidates()]
 
 DUMP = ("import _compat_pickle as c, json; print(json.dumps([sorted(c.IMPORT_MAPPING.items()),"
         " sorted([list(k), list(v)] for k, v in c.NAME_MAPPING.items())]))")

@@ -36,12 +36,9 @@ sys.path.insert(0, HERE)
 
 import fixture_types as ft  # noqa: E402
 
-INTERPRETERS = [
-    "python3",
-    "/var/cache/mpconn/pythons/bin/python3.13",
-    "/var/cache/mpconn/pythons/bin/python3.14",
-    "/var/cache/mpconn/pythons/bin/python3.15",
-]
+import pythons  # noqa: E402  (python_interop/pythons.py: where the interpreters are)
+
+INTERPRETERS = [exe for _ident, exe in pythons.candidates()]
 
 REPR_LIMIT = 20_000
 

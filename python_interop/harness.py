@@ -28,12 +28,15 @@ from pathlib import Path
 
 import pytest
 
+import pythons
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 PEERS_DIR = HERE / "peers"
-PYTHONS_DIR = Path(os.environ.get("MPCONN_PYTHONS_DIR") or "/var/cache/mpconn/pythons")
+#: Where the provisioned interpreters are: python_interop/pythons.py is the one rule.
+PYTHONS_DIR = pythons.pythons_dir()
 #: True when run by CI (`.ci/run` exports CI=true): a missing interpreter fails the run.
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+IN_CI = pythons.in_ci()
 #: Default seconds any one peer process may run.
 PROCESS_TIMEOUT = float(os.environ.get("MPCONN_PROCESS_TIMEOUT", "120"))
 #: Seconds to wait for a peer's READY line.
@@ -69,40 +72,31 @@ _PROBE = "import sys, multiprocessing.connection; print(sys.executable); print('
 
 def _probe(exe):
     """(real executable, (major, minor)) of a working interpreter, or raises RuntimeError."""
-    try:
-        out = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RuntimeError("%s does not run: %s" % (exe, exc))
-    if out.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (exe, out.stderr.strip()[-300:]))
-    real, ver = out.stdout.split()
-    return real, tuple(int(x) for x in ver.split("."))
+    version = pythons.probe(exe)
+    out = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    return out.stdout.split()[0], version
 
 
 def discover_interpreters():
-    """The machine's python3 plus the provisioned 3.13, 3.14 and 3.15."""
+    """The machine's python3 plus the provisioned 3.13, 3.14 and 3.15 (pythons.candidates)."""
     found = []
-    system = os.environ.get("MPCONN_SYSTEM_PYTHON") or shutil.which("python3") or sys.executable
-    try:
-        real, version = _probe(system)
-        # Outside a venv, sys.executable is the real interpreter (pyenv shims resolved).
-        found.append(Interp("py%d.%d" % version, real, version))
-    except RuntimeError as exc:
-        found.append(Interp("py3.11", system, (3, 11), reason=str(exc)))
-    for minor in (13, 14, 15):
-        exe = PYTHONS_DIR / "bin" / ("python3.%d" % minor)
-        ident = "py3.%d" % minor
-        if not exe.exists():
-            reason = "%s missing: run `make pythons` (as root) to provision it" % exe
-            found.append(Interp(ident, str(exe), (3, minor), reason=reason))
+    for ident, exe in pythons.candidates():
+        if ident == "python3":
+            try:
+                real, version = _probe(exe)
+                # Outside a venv, sys.executable is the real interpreter (pyenv shims resolved).
+                found.append(Interp("py%d.%d" % version, real, version))
+            except RuntimeError as exc:
+                found.append(Interp("py3.11", exe, (3, 11), reason=str(exc)))
             continue
+        minor = int(ident.rsplit(".", 1)[1])
         try:
-            _real, version = _probe(str(exe))
+            version = pythons.probe(exe)
         except RuntimeError as exc:
-            found.append(Interp(ident, str(exe), (3, minor), reason=str(exc)))
+            found.append(Interp(ident, exe, (3, minor), reason=str(exc)))
             continue
         # The launcher is what must be used as argv[0]: it sets up the library path.
-        found.append(Interp(ident, str(exe), version))
+        found.append(Interp(ident, exe, version))
     return found
 
 

@@ -1,4 +1,4 @@
-"""The tokio endpoints (``mpconn::tokio``) against CPython, through ``examples/async_interop_peer``.
+"""The tokio endpoints (``mpconn::tokio``) against CPython, through ``tests/peers/async_interop_peer.rs``.
 
 The same matrix as test_wire_matrix.py, with the async peer in the Rust role:
 interpreter × {rust_client_py_listener, py_client_rust_listener} × {tcp, unix, abstract}

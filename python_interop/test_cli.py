@@ -173,6 +173,19 @@ def test_listen_skips_an_undecodable_message_and_keeps_printing(procs, interp):
     assert 'undecodable' in err
 
 
+def test_listen_refuses_a_repr_exponentially_larger_than_its_message(procs, interp):
+    """60 levels of `x = [x, x]` pickle to a few hundred bytes but print as 2**60 lists:
+    the listener reports it instead of building it, and keeps printing."""
+    listener, address = procs.listen('127.0.0.1:0', '--once', env=clean_env())
+    run_py(interp, PY_CLIENT, address, '-',
+           "x = []\nfor _ in range(60): x = [x, x]\n"
+           "conn.send('before'); conn.send(x); conn.send('after')")
+    status, out, err = finish(listener)
+    assert status == 0
+    assert out.splitlines() == ["'before'", "'after'"]
+    assert 'not printed' in err and 'exceeds' in err
+
+
 # --- listen: echo modes -------------------------------------------------------------------
 
 ECHO_CHECK = f'''

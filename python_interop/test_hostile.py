@@ -1,6 +1,6 @@
 """Hostile CPython peers against the Rust thread-per-connection server.
 
-The server is ``examples/hostile_server.rs`` (``mpconn::server::Server`` with an echo
+The server is ``tests/peers/hostile_server/`` (``mpconn::server::Server`` with an echo
 handler that unpickles every message), in its own process, so the peak resident set it
 reports (``VmHWM``, on every FINISHED / FAILED line) is the server's alone.
 

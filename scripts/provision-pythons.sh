@@ -3,7 +3,7 @@
 # (default /var/cache/mpconn/pythons/rootfs) and write one launcher per interpreter
 # into .../bin.  Idempotent: a completed folder is reused.
 set -euo pipefail
-DIR="${MPCONN_PYTHONS_DIR:-/var/cache/mpconn/pythons}"
+DIR="$(python3 "$(dirname "$0")/../python_interop/pythons.py" dir)"  # the one rule: MPCONN_PYTHONS_DIR or the default
 ROOT="$DIR/rootfs"
 STAMP="$DIR/.complete"
 VERSIONS="3.13 3.14 3.15"

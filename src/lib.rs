@@ -13,6 +13,7 @@
 //! | addresses | [`address`] | resolves names only |
 //! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
 //! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
+//! | debugging: relay/proxy, recordings, replay, pickle disassembly | `relay`, `recording`, `replay`, [`pickle::dis`] | yes (but `dis`) |
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
@@ -34,7 +35,14 @@ pub mod managers;
 pub mod pickle;
 pub mod pipe;
 #[cfg(unix)]
+pub mod recording;
+#[cfg(unix)]
+pub mod relay;
+#[cfg(unix)]
+pub mod replay;
+#[cfg(unix)]
 pub mod server;
+pub mod shared_memory;
 mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -16,6 +16,9 @@
 //!
 //! The bounds are process-wide (the tests of this file run in parallel threads), and the
 //! authkey never appears in any report, error or `Debug` output.
+#[path = "common/cpython.rs"]
+mod cpython;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -330,20 +333,11 @@ fn python(args: &[&str]) -> Command {
     cmd
 }
 
-/// The newer interpreter when the machine has it, else `python3` again.
-fn python314() -> &'static str {
-    const P: &str = "/var/cache/mpconn/pythons/bin/python3.14";
-    if Command::new(P)
-        .args(["-c", "pass"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        P
-    } else {
-        "python3"
-    }
+/// CPython 3.14 (a second interpreter generation next to `python3`); under `CI=true` a
+/// missing one fails (see `cpython::interpreters`), elsewhere `python3` stands in.
+fn python314() -> String {
+    cpython::interpreters();
+    cpython::interpreter("3.14").unwrap_or_else(|| "python3".to_owned())
 }
 
 /// Prints its local port, then does one checked round trip.
@@ -939,7 +933,8 @@ fn two_hundred_concurrent_clients_lose_nothing_and_never_cross() {
     let server = TestServer::start(ListenerOptions::new());
     let port = server.port.to_string();
     let (per, msgs) = (PER_PYTHON.to_string(), MESSAGES.to_string());
-    let mut pythons: Vec<Child> = [("python3", "0"), (python314(), "50")]
+    let py314 = python314();
+    let mut pythons: Vec<Child> = [("python3", "0"), (py314.as_str(), "50")]
         .iter()
         .map(|(exe, base)| {
             python(&[exe, "-c", CONCURRENT_PY, &port, base, &per, &msgs])

@@ -7,6 +7,10 @@
 //! * Rust client ⇄ CPython `SyncManager` server (`python_interop/peers/manager_server.py`),
 //!   for every interpreter present.
 
+#[path = "common/cpython.rs"]
+mod cpython;
+
+use cpython::interpreters;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -675,21 +679,6 @@ fn a_wrong_authkey_is_refused() {
 }
 
 // ------------------------------------------------------------------ CPython servers
-
-fn interpreters() -> Vec<String> {
-    let mut found = vec!["python3".to_string()];
-    for minor in [13, 14, 15] {
-        let exe = format!("/var/cache/mpconn/pythons/bin/python3.{minor}");
-        if Path::new(&exe).exists() {
-            found.push(exe);
-        } else if std::env::var("CI").is_ok_and(|v| ["1", "true", "yes"].contains(&v.as_str())) {
-            panic!("CI=true and python3.{minor} is missing ({exe}): run `make pythons`");
-        } else {
-            eprintln!("skipping python3.{minor}: {exe} missing (run `make pythons`)");
-        }
-    }
-    found
-}
 
 /// A child process killed when dropped.
 struct Peer(Child);

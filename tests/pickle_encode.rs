@@ -7,6 +7,10 @@
 //! rebuilt as a [`Value`] (sharing the same `Arc`s where CPython's memo shares an object)
 //! and must encode to exactly CPython's bytes.
 
+#[path = "common/cpython.rs"]
+mod cpython;
+
+use cpython::interpreters;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -292,20 +296,6 @@ fn encodes_like_cpython_3_15_except_its_new_list_batching() {
 }
 
 // ----- round trip through every interpreter ---------------------------------------------
-
-/// The interpreters of the harness that exist on this machine.
-fn interpreters() -> Vec<String> {
-    let mut found = vec!["python3".to_owned()];
-    for v in ["3.13", "3.14", "3.15"] {
-        let p = format!("/var/cache/mpconn/pythons/bin/python{v}");
-        if Path::new(&p).exists() {
-            found.push(p);
-        } else {
-            eprintln!("note: {p} not installed, skipped");
-        }
-    }
-    found
-}
 
 fn s(text: &str) -> Value {
     Value::Str(PyStr::from(text))

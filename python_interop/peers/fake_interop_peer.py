@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A CPython stand-in for ``examples/interop_peer`` (same command line, same output lines),
+"""A CPython stand-in for ``tests/peers/interop_peer.rs`` (same command line, same output lines),
 for testing the harness itself while the Rust peer cannot run:
 
     MPCONN_INTEROP_PEER=python_interop/peers/fake_interop_peer.py .venv/bin/pytest python_interop

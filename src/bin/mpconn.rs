@@ -6,6 +6,8 @@
 
 #[path = "mpconn/args.rs"]
 mod args;
+#[path = "mpconn/dis.rs"]
+mod dis;
 #[path = "mpconn/fail.rs"]
 mod fail;
 #[path = "mpconn/listen.rs"]
@@ -14,6 +16,12 @@ mod listen;
 mod out;
 #[path = "mpconn/peer.rs"]
 mod peer;
+#[cfg(unix)]
+#[path = "mpconn/proxy.rs"]
+mod proxy;
+#[cfg(unix)]
+#[path = "mpconn/replay.rs"]
+mod replay;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,6 +41,17 @@ fn main() -> ExitCode {
         Command::Call(a) => peer::call(a),
         Command::Send(a) => peer::send(a),
         Command::Recv(a) => peer::recv(a),
+        Command::Dis(a) => dis::run(a),
+        #[cfg(unix)]
+        Command::Proxy(a) => proxy::run(a),
+        #[cfg(unix)]
+        Command::Record(a) => proxy::record(a),
+        #[cfg(unix)]
+        Command::Replay(a) => replay::run(a),
+        #[cfg(not(unix))]
+        Command::Proxy(_) | Command::Record(_) | Command::Replay(_) => Err(fail::Failure::usage(
+            "proxy, record and replay need a Unix platform for now",
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

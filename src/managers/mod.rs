@@ -76,10 +76,15 @@
 //! `#UNSERIALIZABLE`, the server's `__str__` / `__repr__` / `#GETVALUE` fallbacks, pickled
 //! proxies inside values ([`ProxyRef`], `RebuildProxy`), TCP, Unix and abstract addresses,
 //! both digest generations (through [`crate::Listener`] / [`crate::Client`]).
+//! `SharedMemoryManager` on both sides: [`Registry::track_shared_memory`] adds
+//! `SharedMemoryServer`'s `track_segment` / `release_segment` / `list_segments` (and
+//! unlinks the tracked blocks when the server stops); [`ManagerClient::shared_memory`],
+//! [`ManagerClient::shareable_list`] and the segment calls are its client (blocks and
+//! lists themselves: [`crate::shared_memory`]). Other extra control functions:
+//! [`ExtraControl`].
 //!
 //! ## Not covered
-//! The `xmlrpclib` serializer; `SharedMemoryManager`'s segment functions
-//! (`track_segment`, ...); starting a manager *process* (`BaseManager.start()` forks
+//! The `xmlrpclib` serializer; starting a manager *process* (`BaseManager.start()` forks
 //! Python: run a [`ManagerServer`] on a thread instead); server-side ready-made objects
 //! other than [`SharedQueue`], [`SharedDict`], [`SharedList`] and [`SharedValue`]
 //! ([`Registry::with_sync_types`] registers them under `SyncManager`'s typeids; a lock,
@@ -98,6 +103,7 @@ mod message;
 mod objects;
 mod proxy;
 mod server;
+mod shared_memory;
 mod token;
 
 pub use client::ManagerClient;
@@ -107,8 +113,10 @@ pub use message::{Reply, Request};
 pub use objects::SharedQueue;
 pub use proxy::{CallResult, DictProxy, ListProxy, Proxy, QueueProxy};
 pub use server::{
-    Args, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle, PUBLIC_METHODS,
+    Args, ExtraControl, ManagedObject, ManagerServer, Outcome, Registry, ServerHandle,
+    PUBLIC_METHODS,
 };
+pub use shared_memory::{SegmentTracker, SEGMENT_METHODS};
 pub use token::{address_from_value, address_to_value, ProxyRef, Token};
 
 use std::sync::Arc;
@@ -134,6 +142,9 @@ pub enum ManagerError {
     /// An `'#UNSERIALIZABLE'` reply: the server could not pickle the result.
     #[error("unserializable message: {0}")]
     Unserializable(String),
+    /// Creating a shared memory block for a `SharedMemoryManager` failed.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
     /// A message that is not what the manager protocol allows.
     #[error("manager protocol error: {0}")]
     Protocol(String),

@@ -165,12 +165,31 @@ pub trait ManagedObject: Send + Sync + 'static {
     }
 }
 
+/// Control functions a server answers besides [`PUBLIC_METHODS`] (CPython's
+/// `SharedMemoryServer` adds `track_segment`, `release_segment` and `list_segments`),
+/// and what the server does when it stops. Installed with [`Registry::set_extra_control`].
+pub trait ExtraControl: Send + Sync + 'static {
+    /// The extra control function names.
+    fn names(&self) -> &[&str];
+    /// Runs `method` (one of [`ExtraControl::names`]); `Err` is the last line of the
+    /// `'#TRACEBACK'` the client gets (`"ValueError: ..."`).
+    fn call(
+        &self,
+        method: &str,
+        args: &[Value],
+        kwargs: &[(Value, Value)],
+    ) -> Result<Value, String>;
+    /// Runs before the server replies to `shutdown`, and when it is stopped otherwise.
+    fn on_shutdown(&self) {}
+}
+
 type Factory = dyn Fn(Args<'_>) -> Result<Arc<dyn ManagedObject>, PyException> + Send + Sync;
 
 /// The typeids a [`ManagerServer`] can `create` (CPython's `BaseManager.register`).
 #[derive(Default, Clone)]
 pub struct Registry {
     entries: HashMap<String, Arc<Factory>>,
+    extra: Option<Arc<dyn ExtraControl>>,
 }
 
 impl fmt::Debug for Registry {
@@ -209,6 +228,12 @@ impl Registry {
             args.none()?;
             Ok(Arc::clone(&object))
         })
+    }
+
+    /// Adds control functions to the server (see [`ExtraControl`]; one set per registry).
+    pub fn set_extra_control(&mut self, extra: Arc<dyn ExtraControl>) -> &mut Registry {
+        self.extra = Some(extra);
+        self
     }
 
     /// The registered typeids, sorted.
@@ -285,7 +310,14 @@ impl State {
         Ok(())
     }
 
+    fn run_shutdown_hook(&self) {
+        if let Some(extra) = &self.registry.extra {
+            extra.on_shutdown();
+        }
+    }
+
     fn request_stop(&self) {
+        self.run_shutdown_hook();
         self.stop.store(true, Ordering::SeqCst);
         wake(&self.address);
     }
@@ -539,6 +571,7 @@ fn handle_request(state: &Arc<State>, mut conn: Connection) {
             return;
         }
         "shutdown" => {
+            state.run_shutdown_hook();
             let _ = conn.send(&Reply::Return(Value::None).to_value());
             state.request_stop();
             return;
@@ -563,6 +596,14 @@ fn send_reply(conn: &mut Connection, reply: &Reply) -> bool {
 /// The control functions other than `accept_connection` and `shutdown`.
 fn control(state: &State, request: &Request) -> Reply {
     let method = request.method.as_str();
+    if let Some(extra) = state.registry.extra.as_ref() {
+        if extra.names().contains(&method) {
+            return match extra.call(method, &request.args, &request.kwargs) {
+                Ok(v) => Reply::Return(v),
+                Err(last_line) => traceback(method, &last_line),
+            };
+        }
+    }
     if !PUBLIC_METHODS.contains(&method) {
         return traceback(
             "_handle_request",

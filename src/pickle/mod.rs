@@ -11,6 +11,7 @@
 //! serde: see [`crate::to_value`] and [`crate::from_value`].
 
 mod decode;
+pub mod dis;
 mod encode;
 mod error;
 pub mod opcodes;

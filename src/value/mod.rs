@@ -1,10 +1,12 @@
 //! [`Value`]: everything a CPython peer can pickle, held without loss.
 //!
 //! The type is split by concern, as serde_json's `Value` is:
-//! `mod.rs` (the enum, constructors, accessors), `pystr.rs` (Python `str`, lone
-//! surrogates included), `display.rs` (Python's `repr`), `parse.rs` (Python literals, as
-//! `ast.literal_eval` reads them), `from.rs` (conversions from Rust values), `index.rs`
-//! (`value["key"]`, `value[0]`), `partial_eq.rs` (equality), `ser.rs` / `de.rs` (serde).
+//! `mod.rs` (the enum and its constructors), `access.rs` (accessors such as `as_str`,
+//! `get`), `items.rs` (container storage: [`Items`], [`Pairs`]), `pystr.rs` (Python
+//! `str`, lone surrogates included), `display.rs` (Python's `repr`), `parse.rs` (Python
+//! literals, as `ast.literal_eval` reads them), `from.rs` (conversions from Rust values),
+//! `index.rs` (`value["key"]`, `value[0]`), `partial_eq.rs` (equality), `ser.rs` / `de.rs`
+//! (serde).
 //!
 //! ## Sharing and identity
 //! Containers sit behind [`Arc`], so cloning a `Value` is cheap and two places holding the

@@ -47,24 +47,58 @@ except EOFError:
     pass
 "#;
 
-/// The interpreters that run on this machine: `python3` (3.11) and the provisioned
-/// 3.13, 3.14 and 3.15.
+/// The interpreters of the test matrix that run on this machine: `python3` (3.11) and the
+/// provisioned 3.13, 3.14 and 3.15, as `python_interop/pythons.py list` reports them (the
+/// one rule for where they are: `MPCONN_PYTHONS_DIR`, default `/var/cache/mpconn/pythons`).
+///
+/// # Panics
+/// Under `CI=true`, when one of them is missing (a missing interpreter fails CI, it is
+/// never skipped); elsewhere a missing one is skipped with a note on stderr.
 pub fn interpreters() -> Vec<String> {
-    [
-        "python3",
-        "/var/cache/mpconn/pythons/bin/python3.13",
-        "/var/cache/mpconn/pythons/bin/python3.14",
-        "/var/cache/mpconn/pythons/bin/python3.15",
-    ]
-    .into_iter()
-    .filter(|p| {
-        Command::new(p)
-            .args(["-c", "pass"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-    .map(String::from)
-    .collect()
+    static FOUND: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(list_interpreters).clone()
+}
+
+/// The interpreter for `major.minor` (e.g. "3.14") when the machine has it.
+pub fn interpreter(version: &str) -> Option<String> {
+    let wanted = format!("py{version}");
+    matrix()
+        .into_iter()
+        .find(|(id, _, ok)| *ok && *id == wanted)
+        .map(|(_, exe, _)| exe)
+}
+
+fn list_interpreters() -> Vec<String> {
+    let ci = std::env::var("CI").is_ok_and(|v| ["1", "true", "yes"].contains(&v.as_str()));
+    let mut found = Vec::new();
+    for (id, exe, ok) in matrix() {
+        if ok {
+            found.push(exe);
+        } else if ci {
+            panic!("CI=true and {id} is missing ({exe}): run `make pythons`");
+        } else {
+            eprintln!("note: skipping {id}: {exe} missing (run `make pythons`)");
+        }
+    }
+    found
+}
+
+/// `(id, exe, usable)` for each interpreter `python_interop/pythons.py list` names.
+fn matrix() -> Vec<(String, String, bool)> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python_interop/pythons.py");
+    let out = Command::new("python3")
+        .args([script, "list"])
+        .output()
+        .expect("python3 runs python_interop/pythons.py");
+    assert!(out.status.success(), "pythons.py list failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let (id, exe, status) = (fields.next()?, fields.next()?, fields.next()?);
+            Some((id.to_owned(), exe.to_owned(), status == "ok"))
+        })
+        .collect()
 }
 
 /// Starts the peer script under `py` with `args`, stdout piped.

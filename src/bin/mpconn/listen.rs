@@ -160,7 +160,15 @@ fn print_loop(conn: &mut Connection, tag: &str) -> mpconn::Result<()> {
     loop {
         let message = conn.recv_bytes()?;
         match loads(&message) {
-            Ok(value) => out::line(&value.to_string()),
+            Ok(value) => match out::bounded(&value, out::repr_budget(message.len())) {
+                Ok(repr) => out::line(&repr),
+                Err(_) => fail::report(&format!(
+                    "{tag}: message of {} bytes not printed: its repr exceeds {} characters \
+                     (shared references repeated)",
+                    message.len(),
+                    out::repr_budget(message.len())
+                )),
+            },
             Err(e) => fail::report(&format!("{tag}: undecodable message skipped: {e}")),
         }
     }

@@ -36,13 +36,23 @@ fn send_one(conn: &mut Connection, payload: &Payload, peer: &str) -> Result<(), 
 
 /// Receives one message and prints it: its repr, or its bytes repr with `--bytes`.
 fn recv_one(conn: &mut Connection, raw: bool, peer: &str) -> Result<(), Failure> {
+    let message = conn
+        .recv_bytes()
+        .map_err(|e| failure(&e, Doing::Recv(peer)))?;
     let value = if raw {
-        conn.recv_bytes().map(|b| Value::bytes(&b))
+        Value::bytes(&message)
     } else {
-        conn.recv()
+        mpconn::loads(&message).map_err(|e| failure(&e.into(), Doing::Recv(peer)))?
     };
-    let value = value.map_err(|e| failure(&e, Doing::Recv(peer)))?;
-    out::line(&value.to_string());
+    let budget = out::repr_budget(message.len());
+    let repr = out::bounded(&value, budget).map_err(|_| {
+        Failure::runtime(format!(
+            "{peer} sent a message of {} bytes whose repr exceeds {budget} characters \
+             (shared references repeated): not printed",
+            message.len()
+        ))
+    })?;
+    out::line(&repr);
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Benchmark peer on tokio: the async twin of `examples/bench_peer.rs`, same commands.
+//! Benchmark peer on tokio: the async twin of `tests/peers/bench_peer.rs`, same commands.
 //!
 //! ```text
 //! async_bench_peer serve ADDRESS                  AsyncListener; a task per connection

@@ -1,4 +1,4 @@
-//! The tokio twin of `examples/interop_peer.rs` for the cross-version harness
+//! The tokio twin of `tests/peers/interop_peer.rs` for the cross-version harness
 //! (`python_interop/test_async.py`): same commands, same output lines, same exit codes.
 //!
 //! ```text
