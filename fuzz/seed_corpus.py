@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from the CPython-recorded fixtures in fixtures/.
 
-* pickle_decode, pickle_roundtrip, typed_decode: every pickle in fixtures/pickles/*.json
-  and fixtures/dumps/*.json.
+* pickle_decode, pickle_roundtrip, typed_decode: every pickle in fixtures/pickles/*.json,
+  fixtures/dumps/*.json and fixtures/lossless/*/*.pkl.
 * frame_decode: every recorded wire frame (sends, long headers, a long-header receive),
   and a few frames carrying pickles, behind the two configuration bytes.
 * handshake: every recorded answer (deliverer role) and challenge (answerer role),
@@ -52,6 +52,8 @@ def pickles():
         out += [unhex(r["pickle"]) for r in json.loads(path.read_text())]
     for path in sorted((FIX / "dumps").glob("*.json")):
         out += [unhex(r["pickle"]) for r in json.loads(path.read_text())["records"]]
+    # cloudpickle / dill pickles (effects: discarded calls, state setters, late fills).
+    out += [p.read_bytes() for p in sorted((FIX / "lossless").glob("*/*.pkl"))]
     # Seeds over 64 KiB would slow every mutation: the fuzzer runs with -max_len=65536.
     return [p for p in dict.fromkeys(out) if len(p) <= MAX_SEED]
 

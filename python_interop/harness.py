@@ -130,6 +130,26 @@ def cargo_bin(name):
     )
 
 
+def peer_site():
+    """The folder of pure-Python libraries the CPython peers import (cloudpickle, dill):
+    VENV/peer-site, made by scripts/setup-venv.sh (``make venv``) from the lines of
+    requirements.txt marked ``peer``; $MPCONN_PEER_SITE overrides it."""
+    site = Path(os.environ.get("MPCONN_PEER_SITE") or Path(sys.prefix) / "peer-site")
+    if not (site / "cloudpickle").is_dir() or not (site / "dill").is_dir():
+        pytest.fail(
+            "%s lacks cloudpickle/dill: run `make venv` (scripts/setup-venv.sh installs them)" % site,
+            pytrace=False,
+        )
+    return str(site)
+
+
+def peer_env():
+    """The environment for a CPython peer that imports the libraries of ``peer_site()``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (peer_site(), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def peer_script(name):
     """Absolute path of a CPython peer script in python_interop/peers/."""
     path = PEERS_DIR / name

@@ -26,4 +26,13 @@ if ! [ -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/nu
   fi
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
+# Pure-Python libraries the CPython peers import (cloudpickle, dill): one folder that every
+# interpreter of the matrix gets on its PYTHONPATH (the provisioned 3.13-3.15 have no pip).
+peer_reqs="$(sed -n 's/^\([^#[:space:]][^[:space:]]*\).*#[[:space:]]*peer[[:space:]]*$/\1/p' "$REQ")"
+if [ -n "$peer_reqs" ]; then
+  rm -rf "$VENV/peer-site"
+  # shellcheck disable=SC2086
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    --target "$VENV/peer-site" $peer_reqs
+fi
 "$VENV/bin/python" -m pytest --version

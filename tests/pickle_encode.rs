@@ -105,7 +105,11 @@ fn build(j: &J, ids: &mut HashMap<u64, Value>) -> Value {
             };
             let module = s(build(&a[2], ids));
             let name = s(build(&a[3], ids));
-            Value::Global(Arc::new(Global { module, name }))
+            Value::Global(Arc::new(Global {
+                module,
+                name,
+                form: mpconn::value::GlobalForm::Usual,
+            }))
         }
         "object" => {
             let construct = match a[2].as_str().unwrap() {

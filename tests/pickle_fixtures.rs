@@ -593,11 +593,28 @@ fn huge_length_fields_are_eof_not_oom() {
     assert_eq!(kind(&b), PickleErrorKind::UnexpectedEof);
 }
 
+/// As `pickle.loads`: bytes after STOP are ignored, STOP takes the top of the stack
+/// (values below it and open MARKs are left behind).
+#[test]
+fn stop_takes_the_top_value_and_ignores_what_follows() {
+    assert_eq!(loads(b"N.N").unwrap(), Value::None);
+    assert_eq!(loads(b"K\x01K\x02.").unwrap(), Value::Int(2));
+    assert_eq!(loads(b"(N.").unwrap(), Value::None);
+    assert_eq!(loads(b"]K\x01.").unwrap(), Value::Int(1));
+    // The example of issue 14: CPython loads it as [(100,), (100,)].
+    let v = loads(b"((Kdtp0\nh\x00l.))").unwrap();
+    assert_eq!(v.to_string(), "[(100,), (100,)]");
+}
+
 #[test]
 fn mark_bombs_are_refused() {
     let mut b = vec![b'('; 1_000_000];
-    b.extend_from_slice(b"N.");
+    b.extend_from_slice(b".");
     assert!(matches!(kind(&b), PickleErrorKind::BadStop(_)));
+    b.pop();
+    b.extend_from_slice(b"N.");
+    // CPython returns None here; only the allocation budget refuses it.
+    assert_eq!(loads(&b).unwrap(), Value::None);
     let mut o = DecodeOptions::default();
     o.max_alloc = 1 << 20;
     assert!(matches!(kind_with(&b, &o), PickleErrorKind::AllocLimit(_)));
@@ -715,9 +732,9 @@ fn malformed_inputs_are_typed_errors() {
     assert_eq!(kind(b"(N\x86."), StackUnderflow);
     assert!(matches!(kind(b"K\x01K\x02a."), WrongType(_)));
     assert!(matches!(kind(b"}(K\x01u."), BadArgument(_)));
-    assert!(matches!(kind(b"N.N"), BadStop(_)));
-    assert!(matches!(kind(b"NN."), BadStop(_)));
-    assert!(matches!(kind(b"(N."), BadStop(_)));
+    assert!(matches!(kind(b"."), BadStop(_)));
+    assert!(matches!(kind(b"(."), BadStop(_)));
+    assert!(matches!(kind(b"N(."), BadStop(_)));
     assert!(matches!(kind(b"X\x01\x00\x00\x00\xff."), BadArgument(_)));
     assert!(matches!(kind(b"Iabc\n."), BadArgument(_)));
     assert!(matches!(kind(b"Fx\n."), BadArgument(_)));

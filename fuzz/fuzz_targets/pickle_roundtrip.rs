@@ -1,5 +1,9 @@
 //! decode → encode → decode gives an equal value (for values without NaN, where Python's
-//! own equality is not reflexive), compared by repr.
+//! own equality is not reflexive), compared by repr — which prints effects too (discarded
+//! calls, state setters, late fills: `value/effects.rs`) — and, with protocols 3 to 5,
+//! encode → decode → encode gives the same bytes: every effect, its place and every
+//! memo reference survive a Rust hop, so the re-encoding does in CPython what the input
+//! did (`tests/pickle_effects_proptest.rs` checks that against CPython itself).
 //!
 //! The reprs are compared on their first 64 KiB: a pickle of a few kilobytes can share one
 //! container thousands of times over (a DAG through the memo), and its repr, like
@@ -46,19 +50,24 @@ fn repr(v: &mpconn::Value) -> String {
     w.out
 }
 
-/// encode with `protocol`, then decode; `None` when the value cannot be written with
-/// that protocol (a GLOBAL text line below protocol 4 cannot hold every name, as in
-/// CPython).
+/// encode with `protocol`; `None` when the value cannot be written with that protocol (a
+/// GLOBAL text line below protocol 4 cannot hold every name, as in CPython; ADDITEMS
+/// after the fact needs protocol 4).
+fn encode(v: &mpconn::Value, protocol: u8) -> Option<Vec<u8>> {
+    match mpconn::pickle::dumps_with(v, &mpconn::EncodeOptions::protocol(protocol)) {
+        Ok(b) => Some(b),
+        Err(e) if protocol < 4 && matches!(e.kind, PickleErrorKind::Unencodable(_)) => None,
+        Err(e) => panic!("a decoded value always encodes with protocol {protocol}: {e:?}"),
+    }
+}
+
+/// encode with `protocol`, then decode (see [`encode`] for `None`).
 fn round_trip(
     v: &mpconn::Value,
     protocol: u8,
     opts: &mpconn::DecodeOptions,
 ) -> Option<mpconn::Value> {
-    let bytes = match mpconn::pickle::dumps_with(v, &mpconn::EncodeOptions::protocol(protocol)) {
-        Ok(b) => b,
-        Err(e) if protocol < 4 && matches!(e.kind, PickleErrorKind::Unencodable(_)) => return None,
-        Err(e) => panic!("a decoded value always encodes with protocol {protocol}: {e:?}"),
-    };
+    let bytes = encode(v, protocol)?;
     // Another protocol may cost the decoder more for the same value (protocol 2 writes
     // bytes as `_codecs.encode(str, 'latin1')`; a memoized argument tuple read by many
     // REDUCEs is written out at each one): allow our own pickle more room.
@@ -89,6 +98,11 @@ fuzz_target!(|data: &[u8]| {
         };
         if protocol >= 3 && !may_rewrite {
             assert_eq!(repr(&back), text, "protocol {protocol}");
+            assert_eq!(back, v, "protocol {protocol}: values differ");
+            assert!(
+                encode(&back, protocol) == encode(&v, protocol),
+                "protocol {protocol}: re-encoding the decoded pickle gives other bytes"
+            );
         } else {
             let again = round_trip(&back, protocol, &opts).expect("encoded once already");
             assert_eq!(

@@ -20,11 +20,26 @@
 //! mapped to Python 3 ones as CPython does with `fix_imports`. Everything else built by
 //! REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ is a [`Value::Object`].
 //!
-//! Known differences from CPython's unpickler: a pickle must end exactly at `STOP` with one
-//! value on the stack and no open MARK (CPython ignores the rest); `SETITEMS` with a key
-//! already present appends a second pair (no `Value` hashing here); `BUILD` applied twice
-//! to an object keeps the last state; `EXT1/2/4`, `PERSID` / `BINPERSID` and
-//! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them.
+//! Effects (see `value/effects.rs`): a value discarded by `POP` / `POP_MARK` that did
+//! something (a call, a container changed through the memo) becomes a step after the
+//! value below it on the stack; `state_setter(obj, state)` + `POP` right after `obj` (what
+//! `save_reduce` writes for a 6-tuple `__reduce__`) becomes a `SetState` step; items or
+//! state given through a memo `GET` / `DUP`, or after an object's state was set, become
+//! steps of their own instead of being merged into the object as first built. A value
+//! discarded without effect (a scalar, something that lives on elsewhere, CPython's
+//! throw-away outer copy of a recursive object followed by a `GET` of the inner one) is
+//! forgotten, as CPython forgets it. A discarded call with no value below it to follow is
+//! refused (`Unrepresentable`), never dropped.
+//!
+//! Like `pickle.loads`: `STOP` takes the top of the stack and ignores the bytes after it;
+//! values left below (or an open MARK) are dropped when building them called nothing, and
+//! refused otherwise. REDUCE / NEWOBJ / NEWOBJ_EX / OBJ of something that can never be
+//! called (`None`, numbers, strings, bytes, built-in containers: `N)R.`) is refused.
+//!
+//! Known differences from CPython's unpickler: `SETITEMS` with a key already present
+//! appends a second pair (no `Value` hashing here); `EXT1/2/4`, `PERSID` / `BINPERSID` and
+//! `NEXT_BUFFER` are refused as CPython's default unpickler refuses them; whether a
+//! global exists or a NEWOBJ class is a type is not checked (nothing is imported).
 
 mod compat;
 mod fast;
@@ -39,8 +54,8 @@ use std::sync::Arc;
 use num_bigint::BigInt;
 
 use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
-use crate::value::{Construct, Global, Object, PyStr, Value};
-use graph::{Arena, ConvertError, NodeData, NODE_COST};
+use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
+use graph::{Arena, ConvertError, EffectsNode, NodeData, Step, NODE_COST};
 
 /// Bytes charged for one `Value` slot in a container or the memo.
 const SLOT: usize = std::mem::size_of::<Value>();
@@ -67,6 +82,11 @@ pub(crate) fn decode_graph(data: &[u8], options: &DecodeOptions) -> Result<Value
         proto: 0,
         alloc: 0,
         opts: options,
+        got: Vec::new(),
+        last_reduce: None,
+        // Work allowed for recognising throw-away copies, over the whole pickle: linear
+        // in its size, so that no pickle can make the check quadratic.
+        copy_budget: 4 * data.len() + 100_000,
     };
     let root = d.run()?;
     let end = data.len();
@@ -140,6 +160,14 @@ struct Decoder<'a> {
     /// Bytes charged so far against `max_alloc`.
     alloc: usize,
     opts: &'a DecodeOptions,
+    /// Stack slots holding a node fetched again (memo GET or DUP) rather than the node
+    /// as it was built: `(slot, node)`, entries above the stack top are stale.
+    got: Vec<(usize, u32)>,
+    /// The node the last REDUCE built and whether its argument tuple was memoized (for
+    /// recognising `state_setter(obj, state)` + POP).
+    last_reduce: Option<(u32, bool)>,
+    /// Steps left for [`Decoder::duplicate_of_next_get`] (see `decode_graph`).
+    copy_budget: usize,
 }
 
 type R<T> = Result<T, PickleError>;
@@ -290,7 +318,9 @@ impl<'a> Decoder<'a> {
     // ---- the memo ----
 
     fn memo_put(&mut self, idx: u64) -> R<()> {
-        let v = self.top()?.clone();
+        // The memo holds the object, not the effects performed after it.
+        let v = self.look_through(self.top()?).clone();
+        self.arena.mark_memoized(&v);
         if self.memo.put(idx, v) {
             self.charge(SLOT + 8)?;
             if self.memo.count > self.opts.max_memo {
@@ -305,10 +335,46 @@ impl<'a> Decoder<'a> {
             Some(v) => {
                 let v = v.clone();
                 self.arena.mark_shared(&v);
-                self.stack.push(v);
+                self.push_got(v);
                 Ok(())
             }
             None => Err(self.err(K::MissingMemo(idx))),
+        }
+    }
+
+    /// Pushes a node fetched again (GET, DUP), remembering that this slot is not where
+    /// the node was built: changes made through it are effects of their own.
+    fn push_got(&mut self, v: Value) {
+        if let Value::Ref(n) = v {
+            // Entries stay sorted by slot (strictly increasing): those at or above the
+            // new slot are stale and go first, so each GET costs O(1) amortized.
+            let len = self.stack.len();
+            while self.got.last().is_some_and(|&(slot, _)| slot >= len) {
+                self.got.pop();
+            }
+            self.got.push((len, n));
+        }
+        self.stack.push(v);
+    }
+
+    /// True when stack slot `slot` holds a node fetched again (see [`Decoder::push_got`]).
+    /// An entry left from a slot that was popped and refilled with the same node counts
+    /// too: treating an occurrence as fetched again only ever keeps more order.
+    fn is_got(&self, slot: usize) -> bool {
+        match self.stack.get(slot) {
+            Some(Value::Ref(n)) => self
+                .got
+                .binary_search_by_key(&slot, |&(s, _)| s)
+                .is_ok_and(|i| self.got[i].1 == *n),
+            _ => false,
+        }
+    }
+
+    /// The value itself, or for an effects node, its target.
+    fn look_through<'v>(&'v self, v: &'v Value) -> &'v Value {
+        match self.arena.node(v) {
+            Some(NodeData::Effects(e)) => e.target(),
+            _ => v,
         }
     }
 
@@ -525,25 +591,29 @@ impl<'a> Decoder<'a> {
                 op::APPEND => {
                     self.top()?;
                     let m = self.stack.len() - 1;
-                    self.append(m)?;
+                    self.append(m, code)?;
                 }
                 op::APPENDS => {
                     let m = self.pop_mark()?;
-                    self.append(m)?;
+                    self.append(m, code)?;
                 }
                 op::SETITEM => {
                     if self.stack.len() < self.fence() + 2 {
                         return Err(self.err(K::StackUnderflow));
                     }
                     let m = self.stack.len() - 2;
-                    self.set_items(m)?;
+                    self.set_items(m, code)?;
                 }
                 op::SETITEMS => {
                     let m = self.pop_mark()?;
-                    self.set_items(m)?;
+                    self.set_items(m, code)?;
                 }
                 op::ADDITEMS => {
                     let m = self.pop_mark()?;
+                    if self.as_step(m)? {
+                        self.step_items(m, code)?;
+                        continue;
+                    }
                     if m >= self.stack.len() {
                         continue;
                     }
@@ -563,17 +633,21 @@ impl<'a> Decoder<'a> {
                     if self.marks.last() == Some(&self.stack.len()) {
                         self.marks.pop();
                     } else {
-                        self.pop()?;
+                        let v = self.pop()?;
+                        self.discard(v)?;
                     }
                 }
                 op::POP_MARK => {
                     let m = self.pop_mark()?;
-                    self.stack.truncate(m);
+                    let items: Vec<Value> = self.stack.drain(m..).collect();
+                    for v in items {
+                        self.discard(v)?;
+                    }
                 }
                 op::DUP => {
-                    let v = self.top()?.clone();
+                    let v = self.look_through(self.top()?).clone();
                     self.arena.mark_shared(&v);
-                    self.stack.push(v);
+                    self.push_got(v);
                 }
                 // ---- memo ----
                 op::GET => {
@@ -614,7 +688,13 @@ impl<'a> Decoder<'a> {
                     else {
                         return self.bad("GLOBAL names must be UTF-8");
                     };
-                    let g = self.global(module, name);
+                    let g = if self.proto >= 4 {
+                        let mut g = Global::new(module, name);
+                        g.form = GlobalForm::Text;
+                        Value::Global(Arc::new(g))
+                    } else {
+                        self.global(module, name)
+                    };
                     self.stack.push(g);
                 }
                 op::STACK_GLOBAL => {
@@ -625,10 +705,13 @@ impl<'a> Decoder<'a> {
                     };
                     self.charge(NODE_COST)?;
                     let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) => self.global(m, n),
+                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
+                        // The strings themselves: a module name shared through the memo
+                        // stays shared, so re-encoding writes the same memo GETs.
                         _ => Value::Global(Arc::new(Global {
                             module: module.clone(),
                             name: name.clone(),
+                            form: GlobalForm::Usual,
                         })),
                     };
                     self.stack.push(g);
@@ -636,16 +719,26 @@ impl<'a> Decoder<'a> {
                 op::REDUCE => {
                     let args = self.pop()?;
                     let callable = self.pop()?;
+                    self.check_callable(&callable, "REDUCE")?;
+                    let args_memoized = self.arena.is_memoized(&args);
                     let args = self.tuple_items(&args, "REDUCE")?;
                     let v = match self.normalize(&callable, &args)? {
                         Some(v) => v,
-                        None => self.new_node(object(Construct::Reduce, callable, args, None))?,
+                        None => {
+                            let v =
+                                self.new_node(object(Construct::Reduce, callable, args, None))?;
+                            if let Value::Ref(n) = v {
+                                self.last_reduce = Some((n, args_memoized));
+                            }
+                            v
+                        }
                     };
                     self.stack.push(v);
                 }
                 op::NEWOBJ => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
+                    self.check_callable(&cls, "NEWOBJ")?;
                     let args = self.tuple_items(&args, "NEWOBJ")?;
                     self.push_node(object(Construct::NewObj, cls, args, None))?;
                 }
@@ -653,6 +746,7 @@ impl<'a> Decoder<'a> {
                     let kwargs = self.pop()?;
                     let args = self.pop()?;
                     let cls = self.pop()?;
+                    self.check_callable(&cls, "NEWOBJ_EX")?;
                     let args = self.tuple_items(&args, "NEWOBJ_EX")?;
                     if !matches!(self.arena.node_mut(&kwargs), Some(NodeData::Dict(_))) {
                         return self.wrong("NEWOBJ_EX keyword arguments must be a dict");
@@ -677,11 +771,22 @@ impl<'a> Decoder<'a> {
                         return Err(self.err(K::StackUnderflow));
                     }
                     let cls = items.remove(0);
+                    self.check_callable(&cls, "OBJ")?;
                     self.push_node(object(Construct::Obj, cls, items, None))?;
                 }
                 op::BUILD => {
                     let state = self.pop()?;
-                    let target = self.top()?.clone();
+                    let slot = self.stack.len().checked_sub(1);
+                    let slot = match slot {
+                        Some(s) if s >= self.fence() => s,
+                        _ => return Err(self.err(K::StackUnderflow)),
+                    };
+                    if self.as_step(slot + 1)? {
+                        self.charge(SLOT)?;
+                        self.effects_at(slot)?.push(Step::Build, [state]);
+                        continue;
+                    }
+                    let target = self.stack[slot].clone();
                     match self.arena.node_mut(&target) {
                         Some(NodeData::Object(o)) => o.state = Some(state),
                         _ => return self.wrong("BUILD onto something that is not an object"),
@@ -707,23 +812,320 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// `STOP`: the value on top, as CPython's `load_stop` takes it. Whatever follows
+    /// `STOP` is ignored, as CPython ignores it; values left below the top (or an open
+    /// MARK) are dropped when building them did nothing else, and refused otherwise.
     fn stop(&mut self) -> R<Value> {
-        if !self.marks.is_empty() {
-            return Err(self.err(K::BadStop("a MARK is still open".into())));
+        if self.stack.len() <= self.fence() {
+            // CPython: "unpickling stack underflow".
+            return Err(self.err(K::BadStop(if self.marks.is_empty() {
+                "no value on the stack".into()
+            } else {
+                "no value above the last MARK".into()
+            })));
         }
-        if self.stack.len() != 1 {
-            return Err(self.err(K::BadStop(format!(
-                "{} values on the stack",
-                self.stack.len()
-            ))));
+        let top = self.pop()?;
+        let rest: Vec<Value> = self.stack.drain(..).collect();
+        self.marks.clear();
+        for v in &rest {
+            if !self.is_inert(v) {
+                return Err(self.err(K::Unrepresentable(
+                    "a value that performs calls is left on the stack below the result".into(),
+                )));
+            }
         }
-        if self.pos != self.data.len() {
-            return Err(self.err(K::BadStop(format!(
-                "{} bytes after STOP",
-                self.data.len() - self.pos
-            ))));
+        Ok(top)
+    }
+
+    /// True when `v` can be forgotten without changing what CPython would have done:
+    /// not a node, a node that lives on elsewhere (memo GET / DUP), or containers that
+    /// hold no calls.
+    fn is_inert(&self, v: &Value) -> bool {
+        if !matches!(v, Value::Ref(_)) || self.arena.is_shared(v) {
+            return true;
         }
-        Ok(self.stack.pop().expect("one value"))
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![v.clone()];
+        while let Some(v) = work.pop() {
+            let Value::Ref(n) = v else { continue };
+            if self.arena.is_shared(&v) || !seen.insert(n) {
+                continue;
+            }
+            match self.arena.node(&v) {
+                Some(NodeData::Object(_) | NodeData::Effects(_)) => return false,
+                Some(NodeData::List(x) | NodeData::Tuple(x))
+                | Some(NodeData::Set(x) | NodeData::FrozenSet(x)) => {
+                    work.extend(x.iter().filter(|c| matches!(c, Value::Ref(_))).cloned())
+                }
+                Some(NodeData::Dict(d)) => {
+                    for (k, x) in d {
+                        work.extend(
+                            [k, x]
+                                .into_iter()
+                                .filter(|c| matches!(c, Value::Ref(_)))
+                                .cloned(),
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// `POP` / `POP_MARK` of `v`: a call made for its effect (or a container changed
+    /// through the memo) becomes a step after the value below it; a `state_setter` call
+    /// on the object just built becomes [`Step::SetState`]; anything without effects is
+    /// forgotten, as CPython forgets it.
+    fn discard(&mut self, v: Value) -> R<()> {
+        let is_effects = matches!(self.arena.node(&v), Some(NodeData::Effects(_)));
+        if !is_effects && (!matches!(v, Value::Ref(_)) || self.arena.is_shared(&v)) {
+            return Ok(());
+        }
+        if !is_effects && self.duplicate_of_next_get(&v) {
+            return Ok(());
+        }
+        let below = self
+            .stack
+            .len()
+            .checked_sub(1)
+            .filter(|&s| s >= self.fence());
+        let Some(below) = below else {
+            if !is_effects && self.is_inert(&v) {
+                return Ok(());
+            }
+            return Err(self.err(K::Unrepresentable(
+                "a call whose result is discarded before any other value was built".into(),
+            )));
+        };
+        if let Some((setter, state)) = self.state_setter_call(&v, below) {
+            self.charge(2 * SLOT)?;
+            self.effects_at(below)?
+                .push(Step::SetState, [setter, state]);
+            return Ok(());
+        }
+        self.charge(SLOT)?;
+        self.effects_at(below)?.push(Step::Discard, [v]);
+        Ok(())
+    }
+
+    /// True when `v` is CPython's throw-away copy of a recursive object: `save_reduce` /
+    /// `save_tuple` write an object whose arguments lead back to it twice (the inner copy
+    /// is memoized), then `POP` the outer copy and `GET` the inner one. `v` is that outer
+    /// copy when the next opcode is a memo GET of a node built the same way (same callable,
+    /// the same arguments), so forgetting it loses nothing.
+    fn duplicate_of_next_get(&mut self, v: &Value) -> bool {
+        let rest = &self.data[self.pos..];
+        let idx = match rest {
+            [op::BINGET, i, ..] => u64::from(*i),
+            [op::LONG_BINGET, a, b, c, d, ..] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
+            [op::GET, tail @ ..] => match tail.iter().position(|b| *b == b'\n') {
+                Some(n) => match text::parse_index(&tail[..n]) {
+                    Ok(i) => i,
+                    Err(_) => return false,
+                },
+                None => return false,
+            },
+            _ => return false,
+        };
+        let Some(m) = self.memo.get(idx) else {
+            return false;
+        };
+        // Past the budget the value is kept as an effect: always faithful, only less
+        // compact.
+        let mut budget = self.copy_budget.min(4096);
+        let start = budget;
+        let alike = self.built_alike(v, m, 4, &mut budget);
+        let found = alike && self.reaches(v, m, &mut budget);
+        self.copy_budget -= start - budget;
+        found
+    }
+
+    /// True when node `to` can be reached from `from` (the inner copy of a recursive
+    /// object is built inside the outer one's arguments). Gives up (false) when `budget`
+    /// nodes were visited.
+    fn reaches(&self, from: &Value, to: &Value, budget: &mut usize) -> bool {
+        let Value::Ref(target) = to else {
+            return false;
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut work = vec![from.clone()];
+        while let Some(v) = work.pop() {
+            let Value::Ref(n) = v else { continue };
+            if n == *target {
+                return true;
+            }
+            if *budget == 0 {
+                return false;
+            }
+            if !seen.insert(n) {
+                continue;
+            }
+            *budget -= 1;
+            if let Some(node) = self.arena.node(&v) {
+                node.for_each_child(|c| {
+                    if matches!(c, Value::Ref(_)) {
+                        work.push(c.clone())
+                    }
+                });
+            }
+        }
+        false
+    }
+
+    /// True when nodes `a` and `b` were built by the same steps from the same parts
+    /// (shared parts are the same node; fresh containers compared the same way, `depth`
+    /// levels down and `budget` comparisons at most).
+    fn built_alike(&self, a: &Value, b: &Value, depth: u32, budget: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        match (a, b) {
+            (Value::Ref(i), Value::Ref(j)) if i == j => return true,
+            (Value::Ref(_), Value::Ref(_)) => {}
+            (Value::Ref(_), _) | (_, Value::Ref(_)) => return false,
+            _ => return a == b,
+        }
+        if depth == 0 {
+            return false;
+        }
+        let all = |x: &[Value], y: &[Value], budget: &mut usize| {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| self.built_alike(p, q, depth - 1, budget))
+        };
+        match (self.arena.node(a), self.arena.node(b)) {
+            (Some(NodeData::Object(x)), Some(NodeData::Object(y))) => {
+                x.construct == y.construct
+                    && x.kwargs.is_none() == y.kwargs.is_none()
+                    && self.built_alike(&x.callable, &y.callable, depth - 1, budget)
+                    && all(&x.args, &y.args, budget)
+                    && match (&x.kwargs, &y.kwargs) {
+                        (Some(p), Some(q)) => self.built_alike(p, q, depth - 1, budget),
+                        _ => true,
+                    }
+            }
+            (Some(NodeData::List(x)), Some(NodeData::List(y)))
+            | (Some(NodeData::Tuple(x)), Some(NodeData::Tuple(y)))
+            | (Some(NodeData::Set(x)), Some(NodeData::Set(y)))
+            | (Some(NodeData::FrozenSet(x)), Some(NodeData::FrozenSet(y))) => all(x, y, budget),
+            (Some(NodeData::Dict(x)), Some(NodeData::Dict(y))) => {
+                x.len() == y.len()
+                    && x.iter().zip(y).all(|((k1, v1), (k2, v2))| {
+                        self.built_alike(k1, k2, depth - 1, budget)
+                            && self.built_alike(v1, v2, depth - 1, budget)
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// `(state_setter, state)` when `v` is `state_setter(obj, state)` as `save_reduce`
+    /// writes it for the object `obj` at stack slot `below`: a REDUCE with an unmemoized
+    /// 2-tuple whose first item is that object, itself not memoized.
+    fn state_setter_call(&self, v: &Value, below: usize) -> Option<(Value, Value)> {
+        let Value::Ref(n) = v else { return None };
+        if self.last_reduce != Some((*n, false)) || self.arena.is_memoized(v) {
+            return None;
+        }
+        let Some(NodeData::Object(call)) = self.arena.node(v) else {
+            return None;
+        };
+        let plain = call.construct == Construct::Reduce
+            && call.kwargs.is_none()
+            && call.state.is_none()
+            && call.list_items.is_empty()
+            && call.dict_items.is_empty();
+        let [obj, state] = call.args.as_slice() else {
+            return None;
+        };
+        let target = self.look_through(&self.stack[below]);
+        let same = matches!((obj, target), (Value::Ref(a), Value::Ref(b)) if a == b);
+        if !plain || !same || self.is_got(below) {
+            return None;
+        }
+        if !matches!(self.arena.node(obj), Some(NodeData::Object(_))) {
+            return None;
+        }
+        Some((call.callable.clone(), state.clone()))
+    }
+
+    /// The effects node at stack slot `slot`, made (around the value there) if needed.
+    fn effects_at(&mut self, slot: usize) -> R<&mut EffectsNode> {
+        let existing = matches!(
+            self.arena.node(&self.stack[slot]),
+            Some(NodeData::Effects(_))
+        );
+        if !existing {
+            let target = std::mem::replace(&mut self.stack[slot], Value::None);
+            let v = self.new_node(NodeData::Effects(Box::new(EffectsNode::new(target))))?;
+            self.stack[slot] = v;
+        }
+        let v = self.stack[slot].clone();
+        match self.arena.node_mut(&v) {
+            Some(NodeData::Effects(e)) => Ok(e),
+            _ => unreachable!("made above"),
+        }
+    }
+
+    /// Whether items or state given to the object under a MARK at `m` (at slot `m - 1`)
+    /// are a step of their own rather than part of the object as first built: the slot
+    /// holds a node fetched again, already carries effects, or is an object whose state
+    /// was already set (CPython's pickler writes items before state).
+    fn as_step(&self, m: usize) -> R<bool> {
+        if m == 0 || m > self.stack.len() {
+            return Err(self.err(K::StackUnderflow));
+        }
+        let slot = m - 1;
+        let v = &self.stack[slot];
+        Ok(match self.arena.node(v) {
+            Some(NodeData::Effects(_)) => true,
+            Some(NodeData::Object(o)) => o.state.is_some() || self.is_got(slot),
+            Some(_) => self.is_got(slot),
+            None => false,
+        })
+    }
+
+    /// APPEND(S) / SETITEM(S) / ADDITEMS through a step: the items `stack[m..]` become a
+    /// step of the effects node at `m - 1`.
+    fn step_items(&mut self, m: usize, code: u8) -> R<()> {
+        let n = self.stack.len() - m;
+        let target = self.look_through(&self.stack[m - 1]).clone();
+        let kind = self.arena.node(&target);
+        let ok = match code {
+            op::APPEND | op::APPENDS => {
+                matches!(kind, Some(NodeData::List(_) | NodeData::Object(_)))
+            }
+            op::SETITEM | op::SETITEMS => {
+                matches!(kind, Some(NodeData::Dict(_) | NodeData::Object(_)))
+            }
+            _ => matches!(kind, Some(NodeData::Set(_))),
+        };
+        if !ok {
+            return self.wrong("items added to something that cannot hold them");
+        }
+        let step = match code {
+            op::APPEND | op::APPENDS => Step::Append {
+                marked: code == op::APPENDS,
+                n,
+            },
+            op::SETITEM | op::SETITEMS => {
+                if n % 2 != 0 {
+                    return self.bad("odd number of items for SETITEMS");
+                }
+                Step::SetItems {
+                    marked: code == op::SETITEMS,
+                    n: n / 2,
+                }
+            }
+            _ => Step::AddItems(n),
+        };
+        self.charge(n * SLOT)?;
+        let items: Vec<Value> = self.stack.drain(m..).collect();
+        self.effects_at(m - 1)?.push(step, items);
+        Ok(())
     }
 
     fn unicode(&mut self, n: u64) -> R<()> {
@@ -769,7 +1171,10 @@ impl<'a> Decoder<'a> {
     }
 
     /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]`.
-    fn append(&mut self, m: usize) -> R<()> {
+    fn append(&mut self, m: usize, code: u8) -> R<()> {
+        if self.as_step(m)? {
+            return self.step_items(m, code);
+        }
         if m >= self.stack.len() {
             return Ok(());
         }
@@ -784,7 +1189,10 @@ impl<'a> Decoder<'a> {
     }
 
     /// Moves the key/value pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
-    fn set_items(&mut self, m: usize) -> R<()> {
+    fn set_items(&mut self, m: usize, code: u8) -> R<()> {
+        if self.as_step(m)? {
+            return self.step_items(m, code);
+        }
         if m >= self.stack.len() {
             return Ok(());
         }
@@ -799,6 +1207,22 @@ impl<'a> Decoder<'a> {
             _ => return self.wrong("SETITEM onto something that is not a dict"),
         }
         Ok(())
+    }
+
+    /// Refuses what CPython can never call: `None`, numbers, strings, bytes and the
+    /// built-in containers (`N)R.` raises `TypeError: 'NoneType' object is not callable`).
+    /// Globals and objects may be callables or classes.
+    fn check_callable(&self, v: &Value, what: &str) -> R<()> {
+        let ok = match self.look_through(v) {
+            Value::Global(_) | Value::Object(_) => true,
+            t @ Value::Ref(_) => matches!(self.arena.node(t), Some(NodeData::Object(_))),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            self.wrong(&format!("{what} of something that cannot be called"))
+        }
     }
 
     /// The items of a tuple argument (REDUCE / NEWOBJ), copied.
@@ -858,7 +1282,7 @@ impl<'a> Decoder<'a> {
                     return Ok(None);
                 };
                 self.charge(NODE_COST + n.len() + a.len())?;
-                Ok(Some(Value::global(m, &format!("{n}.{a}"))))
+                Ok(Some(getattr_global(self.proto, callable, args, m, n, a)))
             }
             // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
             // loads it to the same object): back to the NEWOBJ_EX object it came from.
@@ -906,6 +1330,31 @@ impl<'a> Decoder<'a> {
             _ => Ok(None),
         }
     }
+}
+
+/// `getattr(module.owner, 'attr')` as the global `module.owner.attr`; at protocol 4+
+/// (where the encoder would otherwise write `STACK_GLOBAL`) it remembers the call it was
+/// read from, so that re-encoding writes the same bytes.
+pub(super) fn getattr_global(
+    proto: u8,
+    callable: &Value,
+    args: &[Value],
+    module: &str,
+    owner: &str,
+    attr: &str,
+) -> Value {
+    let mut g = Global::new(module, &format!("{owner}.{attr}"));
+    // Only one level deep: an owner that is itself such a call is written the usual way
+    // (so that no chain of them can make dropping a value recurse).
+    let plain_owner = matches!(&args[0], Value::Global(o) if matches!(o.form, GlobalForm::Usual));
+    if proto >= 4 && plain_owner {
+        g.form = GlobalForm::Getattr(Arc::new([
+            callable.clone(),
+            args[0].clone(),
+            args[1].clone(),
+        ]));
+    }
+    Value::Global(Arc::new(g))
 }
 
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.

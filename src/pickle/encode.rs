@@ -37,12 +37,23 @@
 //! identity hasher, and no memo table entry at all for a list or dict that nothing else
 //! holds (its `MEMOIZE` is still written): about 3× CPython's `dumps` on a list of records.
 //!
+//! * **Effects** ([`Value::Effects`]): the target, then each step as the opcodes that
+//!   perform it: `APPEND` / `MARK … APPENDS`, `SETITEM` / `MARK … SETITEMS`, `MARK …
+//!   ADDITEMS`, `BUILD`, `state_setter GET(obj) state TUPLE2 REDUCE POP` (as `save_reduce`
+//!   writes it: the tuple is not memoized), and `value POP` for a discarded value (a call
+//!   nothing else refers to is written without a memo entry, as `save_reduce(obj=None)`).
+//!   A [`Global`] read from a text `GLOBAL` in a protocol 4+ pickle (dill names modules
+//!   so) is written as `GLOBAL` again, memoized only when referenced twice; one read from
+//!   `getattr(owner, 'name')` at protocol 4+ (how CPython writes a class's method) is
+//!   written as that call again ([`GlobalForm`]).
+//!
 //! Not byte-identical (but loading to an equal object): `NEWOBJ_EX` in protocols 2–3 (we
 //! write `copyreg.__newobj_ex__(cls, args, kwargs)` where CPython writes a
 //! `functools.partial`), `INST`/`OBJ` objects (re-encoded as `REDUCE` or `NEWOBJ`), and
 //! sharing that CPython gets from interned or cached objects our `Value` cannot see (for
 //! instance two separately built `Value::global("builtins", ...)` do not share their
-//! `'builtins'` string, while CPython's static types do).
+//! `'builtins'` string, while CPython's static types do), and `POP_MARK` of values with
+//! effects (one `POP` each).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -52,7 +63,7 @@ use num_bigint::BigInt;
 
 use super::opcodes as op;
 use super::{EncodeOptions, PickleError, PickleErrorKind};
-use crate::value::{Construct, Global, Items, Object, Pairs, Value};
+use crate::value::{Construct, Effect, Effects, Global, GlobalForm, Items, Object, Pairs, Value};
 
 /// Items per `APPENDS` / `SETITEMS` / `ADDITEMS` group (`BATCHSIZE` in `_pickle.c`).
 const BATCH: usize = 1000;
@@ -417,14 +428,17 @@ impl<'v> Encoder<'_, 'v> {
                 if self.memo_get(key) {
                     return Ok(());
                 }
-                self.save_global(g, Some(key))
+                // A text GLOBAL that nothing else refers to was not memoized (dill writes
+                // it raw); every other global is.
+                let once = matches!(g.form, GlobalForm::Text) && Arc::strong_count(g) == 1;
+                self.save_global(g, (!once).then_some(key))
             }
             Value::Object(o) => {
                 let key = Arc::as_ptr(o) as usize;
                 if self.memo_get(key) {
                     return Ok(());
                 }
-                self.save_object(o, key)
+                self.save_object(o, key, true)
             }
             Value::Anchor(id, inner) => {
                 self.anchors.push(AnchorSlot {
@@ -437,6 +451,7 @@ impl<'v> Encoder<'_, 'v> {
                 self.save(inner)
             }
             Value::Ref(id) => self.save_ref(*id),
+            Value::Effects(e) => self.save_effects(e),
             // Handled in `save`.
             Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => {
                 unreachable!("scalar passed to save_compound")
@@ -858,6 +873,40 @@ impl<'v> Encoder<'_, 'v> {
     // ----- globals and objects --------------------------------------------------------
 
     fn save_global(&mut self, g: &'v Global, key: Option<usize>) -> Result<(), PickleError> {
+        if let (GlobalForm::Getattr(parts), true) = (&g.form, self.proto >= 4) {
+            // As the pickle had it: getattr(owner, attr), the tuple and the result
+            // memoized as `save_reduce` memoizes them.
+            let [getattr, owner, attr] = &**parts;
+            self.save(getattr)?;
+            self.save(owner)?;
+            self.save(attr)?;
+            self.op(op::TUPLE2);
+            self.memo_put(None);
+            self.op(op::REDUCE);
+            self.memo_put(key);
+            return Ok(());
+        }
+        if matches!(g.form, GlobalForm::Text) && self.proto >= 4 {
+            // Written as the pickle had it (dill names modules so): GLOBAL, memoized only
+            // when the value is referenced again.
+            let (m, n) = (g.module.as_bytes(), g.name.as_bytes());
+            if [m, n]
+                .iter()
+                .any(|s| s.contains(&b'\n') || std::str::from_utf8(s).is_err())
+            {
+                return Err(unencodable("a GLOBAL name holds a newline or is not UTF-8"));
+            }
+            self.reserve_frame();
+            self.out.push(op::GLOBAL);
+            self.out.extend_from_slice(m);
+            self.out.push(b'\n');
+            self.out.extend_from_slice(n);
+            self.out.push(b'\n');
+            if key.is_some() {
+                self.memo_put(key);
+            }
+            return Ok(());
+        }
         if self.proto >= 4 {
             for s in [&g.module, &g.name] {
                 // Each string is a `save` of its own in CPython: boundary first.
@@ -945,9 +994,114 @@ impl<'v> Encoder<'_, 'v> {
         Ok(())
     }
 
+    /// A value, then the steps the pickle performed after it, each as the opcodes that
+    /// perform it (see `value/effects.rs`). The target stays on the stack throughout.
+    fn save_effects(&mut self, e: &'v Effects) -> Result<(), PickleError> {
+        self.save(&e.target)?;
+        for step in &e.steps {
+            self.opcode_boundary();
+            match step {
+                Effect::Append { items, marked } => {
+                    self.save_step_items(items, *marked)?;
+                }
+                Effect::SetItems { pairs, marked } => {
+                    if *marked {
+                        self.op(op::MARK);
+                        for (k, v) in pairs {
+                            self.save(k)?;
+                            self.save(v)?;
+                        }
+                        self.op(op::SETITEMS);
+                    } else {
+                        for (k, v) in pairs {
+                            self.save(k)?;
+                            self.save(v)?;
+                            self.op(op::SETITEM);
+                        }
+                    }
+                }
+                Effect::AddItems(items) => {
+                    if self.proto < 4 {
+                        return Err(unencodable("ADDITEMS needs protocol 4"));
+                    }
+                    self.op(op::MARK);
+                    for v in items {
+                        self.save(v)?;
+                    }
+                    self.op(op::ADDITEMS);
+                }
+                Effect::Build(state) => {
+                    self.save(state)?;
+                    self.op(op::BUILD);
+                }
+                Effect::SetState {
+                    state_setter,
+                    state,
+                } => {
+                    // `save_reduce` with a state setter: setter, obj (a memo GET), state,
+                    // TUPLE2 (not memoized), REDUCE, POP.
+                    self.save(state_setter)?;
+                    self.opcode_boundary();
+                    if !self.save_memo_get_of(&e.target) {
+                        return Err(unencodable(
+                            "a state_setter call on something that is not a memoized object",
+                        ));
+                    }
+                    self.save(state)?;
+                    self.op(op::TUPLE2);
+                    self.op(op::REDUCE);
+                    self.op(op::POP);
+                }
+                Effect::Discard(v) => {
+                    match v {
+                        // A call made only for its effect, that nothing refers to: written
+                        // without a memo entry, as `save_reduce(..., obj=None)` writes it.
+                        Value::Object(o) if Arc::strong_count(o) == 1 => {
+                            self.depth += 1;
+                            let r = self.save_object(o, Arc::as_ptr(o) as usize, false);
+                            self.depth -= 1;
+                            r?;
+                        }
+                        _ => self.save(v)?,
+                    }
+                    self.op(op::POP);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `APPEND` per item, or `MARK … APPENDS`.
+    fn save_step_items(&mut self, items: &'v [Value], marked: bool) -> Result<(), PickleError> {
+        if marked {
+            self.op(op::MARK);
+            for v in items {
+                self.save(v)?;
+            }
+            self.op(op::APPENDS);
+        } else {
+            for v in items {
+                self.save(v)?;
+                self.op(op::APPEND);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a memo GET of `v` (an object or global already written); false when it is not
+    /// in the memo.
+    fn save_memo_get_of(&mut self, v: &'v Value) -> bool {
+        let key = match v.unanchored() {
+            Value::Object(o) => Arc::as_ptr(o) as usize,
+            Value::Global(g) => Arc::as_ptr(g) as usize,
+            _ => return false,
+        };
+        self.memo_get(key)
+    }
+
     /// Replays an object's construction (`save_reduce`): create, memoize, then items and
     /// state in CPython's order.
-    fn save_object(&mut self, o: &'v Object, key: usize) -> Result<(), PickleError> {
+    fn save_object(&mut self, o: &'v Object, key: usize, memoize: bool) -> Result<(), PickleError> {
         let newobj = match o.construct {
             Construct::NewObj => true,
             // INST / OBJ call the class with the args, or `cls.__new__(cls)` without any.
@@ -994,7 +1148,9 @@ impl<'v> Encoder<'_, 'v> {
             self.memo_get(key);
             return Ok(());
         }
-        self.memo_put(Some(key));
+        if memoize {
+            self.memo_put(Some(key));
+        }
         if !o.list_items.is_empty() {
             self.batch_list_items(&o.list_items)?;
         }

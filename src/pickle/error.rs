@@ -43,6 +43,10 @@ pub enum PickleErrorKind {
     OutOfBandBuffer,
     /// A value that cannot be encoded (e.g. a `Ref` with no enclosing `Anchor`).
     Unencodable(String),
+    /// A pickle CPython may load, doing something a [`Value`](crate::Value) cannot hold
+    /// without changing what it loads into (e.g. a call whose result is discarded before
+    /// any other value was built). Refused rather than dropped.
+    Unrepresentable(String),
 }
 
 impl fmt::Display for PickleError {
@@ -63,6 +67,7 @@ impl fmt::Display for PickleError {
             BadStop(s) => write!(f, "bad end of pickle: {s}"),
             OutOfBandBuffer => write!(f, "out-of-band buffer requested but none supplied"),
             Unencodable(s) => write!(f, "cannot encode: {s}"),
+            Unrepresentable(s) => write!(f, "cannot be represented without loss: {s}"),
         }
     }
 }

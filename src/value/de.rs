@@ -105,6 +105,7 @@ fn unexpected(v: &Value) -> Unexpected<'_> {
         Value::Object(_) => Unexpected::Other("object"),
         Value::Anchor(..) => Unexpected::Other("self-referencing container"),
         Value::Ref(_) => Unexpected::Other("reference to an enclosing container"),
+        Value::Effects(e) => unexpected(&e.target),
     }
 }
 

@@ -22,6 +22,7 @@
 //! | `builtins.complex(re, im)` with two float args and nothing else | Python's complex repr, `(1+2j)` |
 //! | `Ref` to an enclosing list / tuple / dict / set / frozenset | `[...]`, `(...)`, `{...}`, `set(...)`, `frozenset(...)` as Python |
 //! | `Ref` to an enclosing object, or a `Ref` without anchor | `...` |
+//! | `Effects` | `(target then: step; step)`, steps as `.extend([..])` / `.append(x)` (APPENDS / APPEND), `.update({k: v})` / `[k] = v` (SETITEMS / SETITEM), `.update([..])` (ADDITEMS), `.__setstate__(state)` (BUILD), `setter(self, state)` (a `state_setter` call), or the discarded value's repr |
 //!
 //! Printing never recurses: a value nested a million levels deep prints with an explicit
 //! stack.
@@ -29,7 +30,7 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write};
 
-use super::{Construct, Global, Object, PyStr, Value};
+use super::{Construct, Effect, Effects, Global, Object, PyStr, Value};
 
 mod tables;
 
@@ -187,6 +188,7 @@ fn write_repr(root: &Value, out: &mut dyn Write) -> fmt::Result {
                     stack.push(Task::Val(inner));
                 }
                 Value::Ref(id) => out.write_str(anchors.get(id).copied().unwrap_or("..."))?,
+                Value::Effects(e) => push_effects(e, &mut stack, out)?,
             },
         }
     }
@@ -203,6 +205,82 @@ fn ellipsis_for(v: &Value) -> &'static str {
         Value::FrozenSet(_) => "frozenset(...)",
         _ => "...",
     }
+}
+
+/// Writes the opening of an `Effects` and pushes the tasks that print the rest.
+fn push_effects<'a>(e: &'a Effects, stack: &mut Vec<Task<'a>>, out: &mut dyn Write) -> fmt::Result {
+    out.write_str("(")?;
+    // Pushed in reverse order of printing.
+    stack.push(Task::Lit(")"));
+    for (i, step) in e.steps.iter().enumerate().rev() {
+        match step {
+            Effect::Append {
+                items,
+                marked: true,
+            } => {
+                stack.push(Task::Items {
+                    items,
+                    next: 0,
+                    close: "])",
+                });
+                stack.push(Task::Lit(".extend(["));
+            }
+            Effect::Append {
+                items,
+                marked: false,
+            } => {
+                stack.push(Task::Items {
+                    items,
+                    next: 0,
+                    close: ")",
+                });
+                stack.push(Task::Lit(".append("));
+            }
+            Effect::SetItems {
+                pairs,
+                marked: false,
+            } if pairs.len() == 1 => {
+                stack.push(Task::Val(&pairs[0].1));
+                stack.push(Task::Lit("] = "));
+                stack.push(Task::Val(&pairs[0].0));
+                stack.push(Task::Lit("["));
+            }
+            Effect::SetItems { pairs, .. } => {
+                stack.push(Task::Pairs {
+                    pairs,
+                    next: 0,
+                    close: "})",
+                });
+                stack.push(Task::Lit(".update({"));
+            }
+            Effect::AddItems(items) => {
+                stack.push(Task::Items {
+                    items,
+                    next: 0,
+                    close: "])",
+                });
+                stack.push(Task::Lit(".update(["));
+            }
+            Effect::Build(state) => {
+                stack.push(Task::Lit(")"));
+                stack.push(Task::Val(state));
+                stack.push(Task::Lit(".__setstate__("));
+            }
+            Effect::SetState {
+                state_setter,
+                state,
+            } => {
+                stack.push(Task::Lit(")"));
+                stack.push(Task::Val(state));
+                stack.push(Task::Lit("(self, "));
+                stack.push(Task::Callable(state_setter));
+            }
+            Effect::Discard(v) => stack.push(Task::Val(v)),
+        }
+        stack.push(Task::Lit(if i == 0 { " then: " } else { "; " }));
+    }
+    stack.push(Task::Val(&e.target));
+    Ok(())
 }
 
 /// Pushes the tasks that print an object (see the module docs for the form).

@@ -9,7 +9,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
 use super::dict_index::{DictIndex, MIN_INDEXED};
-use super::{Object, Value};
+use super::{Effects, Object, Value};
 
 /// The elements of a list, tuple, set or frozenset. Derefs to `Vec<Value>`.
 #[derive(Clone, Debug, Default)]
@@ -184,6 +184,11 @@ fn detach(v: Value, work: &mut Vec<Value>) {
             }
         }
         Value::Anchor(_, inner) => work.push(*inner),
+        Value::Effects(a) => {
+            if let Ok(mut e) = Arc::try_unwrap(a) {
+                e.take_children(work);
+            }
+        }
         _ => {}
     }
 }
@@ -275,6 +280,27 @@ impl Object {
     }
 }
 
+impl Drop for Effects {
+    fn drop(&mut self) {
+        let mut work = Vec::new();
+        self.take_children(&mut work);
+        while let Some(v) = work.pop() {
+            detach(v, &mut work);
+        }
+    }
+}
+
+impl Effects {
+    fn take_children(&mut self, work: &mut Vec<Value>) {
+        take_containers(std::slice::from_mut(&mut self.target), work);
+        for step in &mut self.steps {
+            for v in step.values_mut() {
+                take_containers(std::slice::from_mut(v), work);
+            }
+        }
+    }
+}
+
 fn is_container(v: &Value) -> bool {
     matches!(
         v,
@@ -285,6 +311,7 @@ fn is_container(v: &Value) -> bool {
             | Value::Dict(_)
             | Value::Object(_)
             | Value::Anchor(..)
+            | Value::Effects(_)
     )
 }
 

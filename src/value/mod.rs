@@ -28,6 +28,18 @@
 //! `c1 = [c2]; c2 = [c1]; [c1, c2]` keeps every identity. Accessors look through anchors;
 //! the encoder turns each pair back into Python's identity. A `Ref` taken out of its
 //! value on its own means nothing, and encoding it is an error.
+//!
+//! ## Effects: what the pickle did, not only what it built
+//! A pickle can perform calls whose results it throws away and fill containers after
+//! other objects received them; cloudpickle and dill rely on both to ship functions and
+//! classes. Such steps are kept in [`Value::Effects`] (see [`Effects`] and [`Effect`]): the
+//! value at that place, then the steps in the pickle's order — `state_setter(obj, state)`
+//! calls, discarded calls (`POP`), items or state added through a memo `GET` or after the
+//! state. The encoder writes them back in the same order, so a Rust hop does not change
+//! what CPython loads. Plain data never carries effects; accessors, indexing and serde look
+//! through them to the object as first built. In depth-first order (for `Ref`s) an
+//! `Effects` is its target, then each step's values in order; an object's parts are its
+//! callable, args, kwargs, list items, dict items, then its state.
 
 use std::sync::Arc;
 
@@ -37,6 +49,7 @@ mod access;
 mod de;
 mod dict_index;
 mod display;
+mod effects;
 mod from;
 mod index;
 mod items;
@@ -47,6 +60,7 @@ mod ser;
 
 pub use de::from_value;
 pub(crate) use de::from_value_ref;
+pub use effects::{Effect, Effects};
 pub use from::ListItem;
 pub use items::{Items, Pairs};
 pub use parse::MAX_DEPTH as MAX_LITERAL_DEPTH;
@@ -97,15 +111,51 @@ pub enum Value {
     /// A reference to the [`Value::Anchor`] with the same id met earlier in depth-first
     /// order (see the module documentation).
     Ref(u32),
+    /// A value followed by what the pickle did right after writing it: calls whose
+    /// result was discarded, `state_setter` calls, items added later (see [`Effects`]).
+    Effects(Arc<Effects>),
 }
 
 /// A module-level name, as `GLOBAL` / `STACK_GLOBAL` carry it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing compare `module` and `name` only.
+#[derive(Clone, Debug)]
 pub struct Global {
     /// The module, e.g. `"builtins"`, `"datetime"`, `"__main__"`.
     pub module: PyStr,
     /// The qualified name inside the module, e.g. `"float"`, `"Outer.Inner"`.
     pub name: PyStr,
+    /// How the pickle wrote it, where protocol 4+ has a choice; the encoder writes it the
+    /// same way at protocols 4 and 5 ([`GlobalForm::Usual`] for everything built in Rust).
+    pub form: GlobalForm,
+}
+
+/// How a [`Global`] was written in a protocol 4+ pickle, when not with `STACK_GLOBAL`.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum GlobalForm {
+    /// `STACK_GLOBAL` at protocol 4+ (`GLOBAL` below).
+    #[default]
+    Usual,
+    /// The text `GLOBAL` opcode (dill names modules this way).
+    Text,
+    /// `getattr(owner, attr)`, how CPython writes a method of a class (`str.index`); the
+    /// three values are `builtins.getattr`, the owner and the attribute name as the
+    /// pickle held them (so that shared strings stay shared).
+    Getattr(Arc<[Value; 3]>),
+}
+
+impl PartialEq for Global {
+    fn eq(&self, other: &Global) -> bool {
+        self.module == other.module && self.name == other.name
+    }
+}
+impl Eq for Global {}
+impl std::hash::Hash for Global {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.module.hash(state);
+        self.name.hash(state);
+    }
 }
 
 /// How an [`Object`] was constructed in the pickle.
@@ -168,6 +218,7 @@ impl Global {
         Global {
             module: PyStr::from(module),
             name: PyStr::from(name),
+            form: GlobalForm::Usual,
         }
     }
 }
@@ -210,13 +261,17 @@ impl Value {
         }
     }
 
-    /// The value itself, or for an [`Value::Anchor`], the container it wraps.
+    /// The value itself; for an [`Value::Anchor`], the container it wraps; for
+    /// [`Value::Effects`], its target (looked through repeatedly).
     pub fn unanchored(&self) -> &Value {
         let mut v = self;
-        while let Value::Anchor(_, inner) = v {
-            v = inner;
+        loop {
+            match v {
+                Value::Anchor(_, inner) => v = inner,
+                Value::Effects(e) => v = &e.target,
+                _ => return v,
+            }
         }
-        v
     }
 
     /// Python's type name: `"int"`, `"str"`, `"list"`, ... (`"object"` for objects).
@@ -237,6 +292,7 @@ impl Value {
             Value::Global(_) => "global",
             Value::Object(_) => "object",
             Value::Anchor(..) | Value::Ref(_) => "reference",
+            Value::Effects(_) => unreachable!("unanchored() looks through effects"),
         }
     }
 }

@@ -12,6 +12,9 @@
 //!   state, list items and dict items (dict items in order).
 //! - An `Anchor` compares by its container; `Ref(a) == Ref(b)` when `a` and `b` belong to
 //!   anchors met at the same place in both values (or, outside any anchor, when `a == b`).
+//! - `Effects` equal `Effects` with an equal target and equal steps of the same kinds; a
+//!   value with effects never equals one without (`PartialEq` with Rust values looks
+//!   through them).
 //!
 //! Comparison uses an explicit stack, so nesting depth is not limited by the thread's
 //! stack. Finding a dict key or set member in the other container compares candidates with
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use num_bigint::BigInt;
 use num_traits::FromPrimitive;
 
-use super::{Object, Value};
+use super::{Effect, Effects, Object, Value};
 
 /// How many levels of dict keys / set members inside dict keys / set members are matched
 /// order-insensitively before falling back to matching by position.
@@ -96,6 +99,11 @@ fn values_eq(a: &Value, b: &Value, depth: usize) -> bool {
             (Value::Anchor(i, x), Value::Anchor(j, y)) => {
                 anchors.insert(*i, *j);
                 stack.push((x, y));
+            }
+            (Value::Effects(x), Value::Effects(y)) => {
+                if !push_effects(x, y, &mut stack) {
+                    return false;
+                }
             }
             (Value::Anchor(_, x), y) => stack.push((x, y)),
             (x, Value::Anchor(_, y)) => stack.push((x, y)),
@@ -200,6 +208,36 @@ fn find_key<'a>(
         .iter()
         .find(|(k2, _)| values_eq(k, k2, depth + 1))
         .map(|(_, v)| v)
+}
+
+/// Pushes the parts of two effect lists to compare (targets first out); false when their
+/// steps differ in kind or length.
+fn push_effects<'a>(
+    x: &'a Effects,
+    y: &'a Effects,
+    stack: &mut Vec<(&'a Value, &'a Value)>,
+) -> bool {
+    if x.steps.len() != y.steps.len() {
+        return false;
+    }
+    let mut pairs = vec![(&x.target, &y.target)];
+    for (s, t) in x.steps.iter().zip(y.steps.iter()) {
+        let same_kind = match (s, t) {
+            (Effect::Append { marked: a, .. }, Effect::Append { marked: b, .. })
+            | (Effect::SetItems { marked: a, .. }, Effect::SetItems { marked: b, .. }) => a == b,
+            (Effect::AddItems(_), Effect::AddItems(_))
+            | (Effect::Build(_), Effect::Build(_))
+            | (Effect::SetState { .. }, Effect::SetState { .. })
+            | (Effect::Discard(_), Effect::Discard(_)) => true,
+            _ => false,
+        };
+        if !same_kind || s.len() != t.len() {
+            return false;
+        }
+        pairs.extend(s.values().zip(t.values()));
+    }
+    stack.extend(pairs.into_iter().rev());
+    true
 }
 
 /// Pushes the parts of two objects to compare; false when their shapes already differ.

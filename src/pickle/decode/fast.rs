@@ -28,7 +28,7 @@
 use std::sync::Arc;
 
 use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
-use crate::value::{Construct, Global, Items, Object, Pairs, PyStr, Value};
+use crate::value::{Construct, Global, GlobalForm, Items, Object, Pairs, PyStr, Value};
 
 /// `Meta::memo` of a stack entry that was not memoized.
 const NO_MEMO: u32 = u32::MAX;
@@ -519,7 +519,10 @@ impl<'a> Fast<'a> {
                     return Some(None);
                 };
                 self.charge(NODE_COST + n.len() + a.len())?;
-                (Value::global(m, &format!("{n}.{a}")), 0)
+                (
+                    super::getattr_global(self.proto, callable, args, m, n, a),
+                    0,
+                )
             }
             ("copyreg", "__newobj_ex__", [cls, Value::Tuple(t), kwargs @ Value::Dict(_)]) => {
                 let items = t.to_vec();
@@ -744,19 +747,9 @@ impl<'a> Fast<'a> {
                     self.charge(8)?;
                     self.marks.push(self.vals.len());
                 }
-                op::POP => {
-                    if self.marks.last() == Some(&self.vals.len()) {
-                        self.marks.pop();
-                    } else {
-                        self.pop()?;
-                    }
-                }
-                op::POP_MARK => {
-                    let m = self.pop_mark()?;
-                    self.release(m);
-                    self.vals.truncate(m);
-                    self.meta.truncate(m);
-                }
+                // A value thrown away is an effect the graph decoder keeps (see
+                // `value/effects.rs`).
+                op::POP | op::POP_MARK => return None,
                 op::DUP => {
                     self.has_top()?;
                     let top = self.vals.len() - 1;
@@ -787,6 +780,9 @@ impl<'a> Fast<'a> {
                 op::MEMOIZE => self.memo_put(self.memo_count as u64)?,
                 // ---- objects ----
                 op::GLOBAL => {
+                    // Protocol 4+ pickles name globals with STACK_GLOBAL; a GLOBAL there is
+                    // kept as written (`Global::form`) by the graph decoder.
+                    check(self.proto < 4)?;
                     let module = self.line()?;
                     let name = self.line()?;
                     self.charge(module.len() + name.len() + NODE_COST)?;
@@ -803,14 +799,22 @@ impl<'a> Fast<'a> {
                     };
                     self.charge(NODE_COST)?;
                     let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) => self.global(m, n),
-                        _ => Value::Global(Arc::new(Global { module, name })),
+                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
+                        // The strings themselves: a module name shared through the memo
+                        // stays shared, so re-encoding writes the same memo GETs.
+                        _ => Value::Global(Arc::new(Global {
+                            module,
+                            name,
+                            form: GlobalForm::Usual,
+                        })),
                     };
                     self.push(g);
                 }
                 op::REDUCE => {
                     let (args, args_meta) = self.pop()?;
                     let (callable, callable_meta) = self.pop()?;
+                    // Only what may be called: the graph decoder refuses the rest.
+                    check(matches!(callable, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     match self.normalize(&callable, &args, args_meta.height)? {
                         Some((v, h)) => self.push_container(v, h),
@@ -823,6 +827,7 @@ impl<'a> Fast<'a> {
                 op::NEWOBJ => {
                     let (args, args_meta) = self.pop()?;
                     let (cls, cls_meta) = self.pop()?;
+                    check(matches!(cls, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     let h = h.max(cls_meta.height);
                     self.new_object(Construct::NewObj, cls, args, None, h)?;
@@ -831,6 +836,7 @@ impl<'a> Fast<'a> {
                     let (kwargs, kwargs_meta) = self.pop()?;
                     let (args, args_meta) = self.pop()?;
                     let (cls, cls_meta) = self.pop()?;
+                    check(matches!(cls, Value::Global(_) | Value::Object(_)))?;
                     let (args, h) = self.tuple_items(args, args_meta)?;
                     check(matches!(kwargs, Value::Dict(_)))?;
                     let h = h.max(cls_meta.height).max(kwargs_meta.height);
@@ -843,7 +849,12 @@ impl<'a> Fast<'a> {
                     let t = self.vals.len() - 1;
                     let mut target = self.open(t);
                     match &mut target {
-                        Value::Object(o) => Arc::get_mut(o)?.state = Some(state),
+                        Value::Object(o) => {
+                            // A second BUILD is an effect the graph decoder keeps.
+                            let o = Arc::get_mut(o)?;
+                            check(o.state.is_none())?;
+                            o.state = Some(state);
+                        }
                         _ => return None,
                     }
                     self.close(t, target, h);

@@ -126,6 +126,10 @@ fn describe(v: &Value) -> String {
                 write!(out, "A{id}").unwrap();
                 vec![&**inner]
             }
+            Value::Effects(e) => {
+                write!(out, "E{}", e.steps.len()).unwrap();
+                std::iter::once(&e.target).chain(e.step_values()).collect()
+            }
             Value::List(a) | Value::Tuple(a) | Value::Set(a) | Value::FrozenSet(a) => {
                 let tag = match v {
                     Value::List(_) => "L",

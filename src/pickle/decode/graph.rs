@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use crate::value::{Object, Value};
+use crate::value::{Effect, Effects, Object, Value};
 
 /// A container under construction. Children that are containers are `Value::Ref(node)`.
 pub(super) enum NodeData {
@@ -37,6 +37,92 @@ pub(super) enum NodeData {
     FrozenSet(Vec<Value>),
     /// Any other object.
     Object(Box<Object>),
+    /// A value and what the pickle did after it (see `value/effects.rs`).
+    Effects(Box<EffectsNode>),
+}
+
+/// An [`Effects`] under construction: the target and every step's values in one vector
+/// (so a child is found by index in constant time), and the shape of each step.
+pub(super) struct EffectsNode {
+    /// The target, then each step's values in order.
+    pub(super) values: Vec<Value>,
+    /// One entry a step.
+    pub(super) shape: Vec<Step>,
+}
+
+/// The kind of one step of an [`EffectsNode`] and how many values it holds.
+#[derive(Clone, Copy)]
+pub(super) enum Step {
+    /// `Effect::Append` with this many items.
+    Append { marked: bool, n: usize },
+    /// `Effect::SetItems` with this many pairs.
+    SetItems { marked: bool, n: usize },
+    /// `Effect::AddItems` with this many items.
+    AddItems(usize),
+    /// `Effect::Build` (one value).
+    Build,
+    /// `Effect::SetState` (state setter, state).
+    SetState,
+    /// `Effect::Discard` (one value).
+    Discard,
+}
+
+impl EffectsNode {
+    /// `target` with no steps yet.
+    pub(super) fn new(target: Value) -> EffectsNode {
+        EffectsNode {
+            values: vec![target],
+            shape: Vec::new(),
+        }
+    }
+
+    /// The value the steps follow.
+    pub(super) fn target(&self) -> &Value {
+        &self.values[0]
+    }
+
+    /// Adds a step holding `values` (as many as `step` says).
+    pub(super) fn push(&mut self, step: Step, values: impl IntoIterator<Item = Value>) {
+        self.values.extend(values);
+        self.shape.push(step);
+    }
+
+    fn into_effects(self) -> Effects {
+        let mut values = self.values.into_iter();
+        let target = values.next().expect("an effects node holds its target");
+        let mut take = |n: usize| -> Vec<Value> { values.by_ref().take(n).collect() };
+        let mut steps = Vec::with_capacity(self.shape.len());
+        for step in self.shape {
+            steps.push(match step {
+                Step::Append { marked, n } => Effect::Append {
+                    items: take(n),
+                    marked,
+                },
+                Step::SetItems { marked, n } => {
+                    let flat = take(2 * n);
+                    let mut pairs = Vec::with_capacity(n);
+                    let mut it = flat.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Effect::SetItems { pairs, marked }
+                }
+                Step::AddItems(n) => Effect::AddItems(take(n)),
+                Step::Build => Effect::Build(take(1).pop().expect("one value")),
+                Step::SetState => {
+                    let mut v = take(2);
+                    let state = v.pop().expect("two values");
+                    let state_setter = v.pop().expect("two values");
+                    Effect::SetState {
+                        state_setter,
+                        state,
+                    }
+                }
+                Step::Discard => Effect::Discard(take(1).pop().expect("one value")),
+            });
+        }
+        Effects::new(target, steps)
+    }
 }
 
 impl NodeData {
@@ -52,6 +138,32 @@ impl NodeData {
                     + usize::from(o.state.is_some())
                     + o.list_items.len()
                     + 2 * o.dict_items.len()
+            }
+            NodeData::Effects(e) => e.values.len(),
+        }
+    }
+
+    /// Calls `f` on every child, in order.
+    pub(super) fn for_each_child(&self, mut f: impl FnMut(&Value)) {
+        match self {
+            NodeData::List(v) | NodeData::Tuple(v) | NodeData::Set(v) | NodeData::FrozenSet(v) => {
+                v.iter().for_each(f)
+            }
+            NodeData::Dict(v) => v.iter().for_each(|(k, x)| {
+                f(k);
+                f(x)
+            }),
+            NodeData::Effects(e) => e.values.iter().for_each(f),
+            NodeData::Object(o) => {
+                f(&o.callable);
+                o.args.iter().for_each(&mut f);
+                o.kwargs.iter().for_each(&mut f);
+                o.list_items.iter().for_each(&mut f);
+                o.dict_items.iter().for_each(|(k, x)| {
+                    f(k);
+                    f(x)
+                });
+                o.state.iter().for_each(&mut f);
             }
         }
     }
@@ -97,6 +209,7 @@ impl NodeData {
                 }
                 o.state.as_mut().expect("child index below child_count()")
             }
+            NodeData::Effects(e) => &mut e.values[i],
         }
     }
 
@@ -128,6 +241,7 @@ impl NodeData {
                 }
                 None
             }
+            NodeData::Effects(e) => scan(&e.values, from),
             NodeData::Object(_) => {
                 (from..self.child_count()).find_map(|i| match self.child_mut(i) {
                     Value::Ref(n) => Some((i, *n)),
@@ -145,6 +259,9 @@ impl NodeData {
             NodeData::Set(v) => Value::Set(Arc::new(v.into())),
             NodeData::FrozenSet(v) => Value::FrozenSet(Arc::new(v.into())),
             NodeData::Object(o) => Value::Object(Arc::new(*o)),
+            // Every step merged into the target (see `merge_leading_fills`).
+            NodeData::Effects(mut e) if e.shape.is_empty() => e.values.swap_remove(0),
+            NodeData::Effects(e) => Value::Effects(Arc::new(e.into_effects())),
         }
     }
 }
@@ -178,6 +295,8 @@ pub(super) struct Arena {
     slots: Vec<Slot>,
     /// Nodes that may be reached more than once (GET, DUP, copied arguments).
     shared: Vec<bool>,
+    /// Nodes stored in the memo.
+    memoized: Vec<bool>,
 }
 
 /// Why the conversion stopped.
@@ -209,6 +328,7 @@ impl Arena {
         Arena {
             slots: Vec::new(),
             shared: Vec::new(),
+            memoized: Vec::new(),
         }
     }
 
@@ -217,6 +337,7 @@ impl Arena {
         let idx = u32::try_from(self.slots.len()).ok()?;
         self.slots.push(Slot::Pending(data));
         self.shared.push(false);
+        self.memoized.push(false);
         Some(Value::Ref(idx))
     }
 
@@ -227,6 +348,37 @@ impl Arena {
             if let Some(s) = self.shared.get_mut(*i as usize) {
                 *s = true;
             }
+        }
+    }
+
+    /// Records that `v`, if a node, was stored in the memo.
+    pub(super) fn mark_memoized(&mut self, v: &Value) {
+        if let Value::Ref(i) = v {
+            if let Some(m) = self.memoized.get_mut(*i as usize) {
+                *m = true;
+            }
+        }
+    }
+
+    /// True when `v` is a node stored in the memo.
+    pub(super) fn is_memoized(&self, v: &Value) -> bool {
+        matches!(v, Value::Ref(i) if self.memoized.get(*i as usize) == Some(&true))
+    }
+
+    /// True when `v` is a node that may be reached from more than one place.
+    pub(super) fn is_shared(&self, v: &Value) -> bool {
+        matches!(v, Value::Ref(i) if self.shared.get(*i as usize) == Some(&true))
+    }
+
+    /// The node behind a stack value, if it is one still under construction (shared
+    /// access).
+    pub(super) fn node(&self, v: &Value) -> Option<&NodeData> {
+        match v {
+            Value::Ref(i) => match self.slots.get(*i as usize) {
+                Some(Slot::Pending(d)) => Some(d),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -270,7 +422,7 @@ impl Arena {
                     return Err(ConvertError::TooDeep);
                 }
                 let depth = frames.len() as u32;
-                let data = match copy {
+                let mut data = match copy {
                     Some(d) => {
                         self.slots[node as usize] = Slot::InProgress(depth);
                         d
@@ -285,6 +437,9 @@ impl Arena {
                         }
                     }
                 };
+                if let NodeData::Effects(e) = &mut data {
+                    self.merge_leading_fills(e);
+                }
                 frames.push(Frame {
                     node,
                     data,
@@ -363,6 +518,69 @@ impl Arena {
                 *slot = value.clone();
                 self.slots[frame.node as usize] = Slot::Done(value, open);
             }
+        }
+    }
+}
+
+impl Arena {
+    /// Moves the items and state that an effects node adds first into its target, when
+    /// the target is written for the first time right here (its first place in
+    /// depth-first order, which is the order the encoder writes): nothing can have seen it
+    /// before they were added, so the target as first built may as well hold them. This
+    /// keeps decode → encode → decode a fixpoint (the encoder writes such items right
+    /// after the target, and the decoder reads that as the target's own items).
+    fn merge_leading_fills(&mut self, e: &mut EffectsNode) {
+        let Value::Ref(t) = e.values[0] else { return };
+        let Some(Slot::Pending(target)) = self.slots.get_mut(t as usize) else {
+            return;
+        };
+        let mut used = 0; // values moved so far (after the target)
+        let mut steps = 0;
+        for step in &e.shape {
+            let at = 1 + used;
+            let moved = match (step, &mut *target) {
+                (Step::Append { n, .. }, NodeData::List(l)) => {
+                    l.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::Append { n, .. }, NodeData::Object(o))
+                    if o.state.is_none() && o.dict_items.is_empty() =>
+                {
+                    o.list_items.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::SetItems { n, .. }, NodeData::Dict(d)) => {
+                    d.extend(
+                        e.values[at..at + 2 * n]
+                            .chunks(2)
+                            .map(|p| (p[0].clone(), p[1].clone())),
+                    );
+                    2 * n
+                }
+                (Step::SetItems { n, .. }, NodeData::Object(o)) if o.state.is_none() => {
+                    o.dict_items.extend(
+                        e.values[at..at + 2 * n]
+                            .chunks(2)
+                            .map(|p| (p[0].clone(), p[1].clone())),
+                    );
+                    2 * n
+                }
+                (Step::AddItems(n), NodeData::Set(x)) => {
+                    x.extend(e.values[at..at + n].iter().cloned());
+                    *n
+                }
+                (Step::Build, NodeData::Object(o)) if o.state.is_none() => {
+                    o.state = Some(e.values[at].clone());
+                    1
+                }
+                _ => break,
+            };
+            used += moved;
+            steps += 1;
+        }
+        if steps > 0 {
+            e.values.drain(1..1 + used);
+            e.shape.drain(..steps);
         }
     }
 }
