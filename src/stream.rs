@@ -11,7 +11,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use crate::Address;
+use crate::wire::send::Framing;
+use crate::{Address, Result};
 
 /// One stream a [`crate::Connection`] runs over.
 #[derive(Debug)]
@@ -192,15 +193,96 @@ impl Stream {
         Ok(n)
     }
 
-    pub(crate) fn kind(&self) -> &'static str {
+    /// How this stream delimits messages: a named pipe in message mode keeps the
+    /// boundaries itself; everything else is a byte stream with length headers.
+    pub(crate) fn framing(&self) -> Framing {
         match self {
-            Stream::Tcp(_) => "tcp",
-            #[cfg(unix)]
-            Stream::Unix(_) => "unix",
-            #[cfg(unix)]
-            Stream::Fd(_) => "fd",
             #[cfg(windows)]
-            Stream::Pipe(_) => "pipe",
+            Stream::Pipe(_) => Framing::Message,
+            _ => Framing::LengthPrefixed,
+        }
+    }
+
+    /// Receives one whole message from a [`Framing::Message`] stream; `deadline`, when
+    /// set, bounds the wait for it to start.
+    #[allow(unused_variables)]
+    pub(crate) fn recv_message(
+        &mut self,
+        max: Option<usize>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<u8>> {
+        match self {
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.recv_message(max, deadline),
+            _ => Err(not_message_mode().into()),
+        }
+    }
+
+    /// Sends one whole message on a [`Framing::Message`] stream.
+    #[allow(unused_variables)]
+    pub(crate) fn send_message(&mut self, buf: &[u8]) -> Result<()> {
+        match self {
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.send_message(buf),
+            _ => Err(not_message_mode().into()),
+        }
+    }
+
+    /// Whether bytes (or EOF) are ready within `timeout` (`None` blocks, zero polls).
+    #[cfg(unix)]
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let mut fds = [libc::pollfd {
+            fd: self.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        Ok(poll_fds(&mut fds, timeout)? > 0)
+    }
+
+    /// Whether a message (or EOF) is ready within `timeout`: `PeekNamedPipe` and a
+    /// zero-byte read for a pipe, `WSAPoll` for a TCP socket.
+    #[cfg(windows)]
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        match self {
+            Stream::Pipe(p) => p.poll(timeout),
+            Stream::Tcp(s) => Ok(poll_socket(s, timeout)?),
+        }
+    }
+}
+
+fn not_message_mode() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a byte stream has no message boundaries of its own",
+    )
+}
+
+#[cfg(windows)]
+fn poll_socket(s: &TcpStream, timeout: Option<Duration>) -> io::Result<bool> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{WSAPoll, POLLRDNORM, WSAPOLLFD};
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
+            }
+        };
+        let mut fd = WSAPOLLFD {
+            fd: s.as_raw_socket() as usize,
+            events: POLLRDNORM,
+            revents: 0,
+        };
+        // SAFETY: one valid WSAPOLLFD, exclusively borrowed for the call.
+        let n = unsafe { WSAPoll(&mut fd, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
         }
     }
 }
