@@ -8,7 +8,7 @@ use std::time::Duration;
 #[cfg(unix)]
 use socket2::{Domain, Socket, Type};
 
-use crate::stream::Stream;
+use crate::transport::Stream;
 use crate::{Address, Connection, Digest, Error, Result, DEFAULT_MAX_MESSAGE_SIZE};
 
 /// Options for [`Client::connect_with`]. `Debug` never shows the authkey.
@@ -124,9 +124,10 @@ impl Client {
                 return Err(address.error("AF_UNIX addresses need a Unix system"))
             }
             #[cfg(windows)]
-            Address::Pipe(name) => {
-                Stream::Pipe(crate::windows_pipe::connect(name, options.timeout)?)
-            }
+            Address::Pipe(name) => Stream::Pipe(crate::transport::windows_pipe::connect(
+                name,
+                options.timeout,
+            )?),
             #[cfg(not(windows))]
             Address::Pipe(_) => {
                 return Err(address.error("named pipes (AF_PIPE) exist only on Windows"))

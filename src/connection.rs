@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::pickle::{DecodeOptions, EncodeOptions};
-use crate::stream::Stream;
+use crate::transport::Stream;
 use crate::wire::drive::{block_on_ready, drive, MessageIo};
 use crate::wire::handshake::{Digest, Handshake};
 use crate::wire::receive::{Event, ReadInto, Receiver};
@@ -20,9 +20,7 @@ use crate::wire::send::{Framing, Outgoing, Sender};
 use crate::wire::Broken;
 use crate::{Address, Error, Result, Value};
 
-/// The default maximum message size (1 GiB) a connection accepts; see
-/// [`Connection::set_max_message_size`].
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
+pub use crate::wire::receive::DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Size of the internal read buffer; whole frames up to this size are buffered before
 /// they are consumed, so a read timeout never leaves such a frame half-read.

@@ -35,14 +35,12 @@ pub mod pickle;
 pub mod pipe;
 #[cfg(unix)]
 pub mod server;
-mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod transport;
 pub mod value;
 #[cfg(unix)]
 pub mod wait;
-#[cfg(windows)]
-mod windows_pipe;
 pub mod wire;
 
 pub use address::{Address, Family};

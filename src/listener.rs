@@ -12,7 +12,7 @@ use std::time::Duration;
 use socket2::{Domain, Socket, Type};
 
 use crate::address::Family;
-use crate::stream::Stream;
+use crate::transport::Stream;
 use crate::wire::handshake::AuthKey;
 use crate::{Address, Connection, Digest, Error, Result};
 
@@ -105,7 +105,7 @@ enum ListenSocket {
     #[cfg(unix)]
     Unix(UnixListener),
     #[cfg(windows)]
-    Pipe(crate::windows_pipe::PipeListener),
+    Pipe(crate::transport::windows_pipe::PipeListener),
 }
 
 /// Python's `Listener`: binds, accepts, authenticates.
@@ -208,7 +208,7 @@ impl Listener {
             }
             #[cfg(windows)]
             Address::Pipe(name) => (
-                ListenSocket::Pipe(crate::windows_pipe::PipeListener::bind(name)?),
+                ListenSocket::Pipe(crate::transport::windows_pipe::PipeListener::bind(name)?),
                 None,
             ),
             #[cfg(not(windows))]

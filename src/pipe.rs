@@ -4,8 +4,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 
-#[cfg(unix)]
-use crate::stream::Stream;
+use crate::transport::Stream;
 use crate::{Connection, Result};
 
 /// A pair of connected ends (Python's `Pipe(duplex)`).
@@ -29,7 +28,14 @@ use crate::{Connection, Result};
 pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
     #[cfg(windows)]
     {
-        crate::windows_pipe::pair(duplex)
+        let (a, b) = crate::transport::windows_pipe::pair()?;
+        let mut a = Connection::new(Stream::Pipe(a));
+        let mut b = Connection::new(Stream::Pipe(b));
+        if !duplex {
+            a.set_direction(true, false);
+            b.set_direction(false, true);
+        }
+        Ok((a, b))
     }
     #[cfg(unix)]
     {

@@ -32,6 +32,10 @@ use super::broken::Broken;
 use super::frame::{check_length, parse_header, FrameDecoder, HeaderStatus};
 use crate::{Error, Result};
 
+/// The default maximum message size (1 GiB) a connection accepts; see
+/// [`crate::Connection::set_max_message_size`].
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
+
 /// What [`Receiver::next`] found.
 #[derive(Debug)]
 #[must_use]
@@ -101,7 +105,7 @@ impl Receiver {
     /// When `buffer_size` is below 12 (the longest header must fit).
     pub fn new(buffer_size: usize) -> Receiver {
         assert!(buffer_size >= super::frame::LONG_HEADER_LEN);
-        let max = Some(crate::DEFAULT_MAX_MESSAGE_SIZE);
+        let max = Some(DEFAULT_MAX_MESSAGE_SIZE);
         Receiver {
             buf: Vec::new(),
             start: 0,

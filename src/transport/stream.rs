@@ -1,5 +1,6 @@
-//! The byte streams under a connection: TCP, AF_UNIX (path or abstract) and any other
-//! inherited descriptor (an OS pipe end); on Windows, TCP and named pipes.
+//! [`Stream`]: the byte stream under a blocking connection: TCP, AF_UNIX (path or
+//! abstract) and any other inherited descriptor (an OS pipe end); on Windows, TCP and
+//! named pipes (which keep message boundaries themselves, see [`Stream::framing`]).
 
 #[cfg(unix)]
 use std::fs::File;
@@ -26,7 +27,7 @@ pub(crate) enum Stream {
     /// A Windows named pipe in message mode: [`crate::Connection`] sends and receives
     /// whole messages through it (no length header), never through `Read`/`Write`.
     #[cfg(windows)]
-    Pipe(crate::windows_pipe::PipeStream),
+    Pipe(super::windows_pipe::PipeStream),
 }
 
 impl Stream {
@@ -236,7 +237,7 @@ impl Stream {
             events: libc::POLLIN,
             revents: 0,
         }];
-        Ok(poll_fds(&mut fds, timeout)? > 0)
+        Ok(super::poll::poll_fds(&mut fds, timeout)? > 0)
     }
 
     /// Whether a message (or EOF) is ready within `timeout`: `PeekNamedPipe` and a
@@ -245,7 +246,7 @@ impl Stream {
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
         match self {
             Stream::Pipe(p) => p.poll(timeout),
-            Stream::Tcp(s) => Ok(poll_socket(s, timeout)?),
+            Stream::Tcp(s) => Ok(super::poll::poll_socket(s, timeout)?),
         }
     }
 }
@@ -255,36 +256,6 @@ fn not_message_mode() -> io::Error {
         io::ErrorKind::Unsupported,
         "a byte stream has no message boundaries of its own",
     )
-}
-
-#[cfg(windows)]
-fn poll_socket(s: &TcpStream, timeout: Option<Duration>) -> io::Result<bool> {
-    use std::os::windows::io::AsRawSocket;
-    use windows_sys::Win32::Networking::WinSock::{WSAPoll, POLLRDNORM, WSAPOLLFD};
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
-    loop {
-        let ms = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(std::time::Instant::now());
-                left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
-            }
-        };
-        let mut fd = WSAPOLLFD {
-            fd: s.as_raw_socket() as usize,
-            events: POLLRDNORM,
-            revents: 0,
-        };
-        // SAFETY: one valid WSAPOLLFD, exclusively borrowed for the call.
-        let n = unsafe { WSAPoll(&mut fd, 1, ms) };
-        if n >= 0 {
-            return Ok(n > 0);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
 }
 
 #[cfg(windows)]
@@ -363,33 +334,5 @@ impl AsFd for Stream {
 impl AsRawFd for Stream {
     fn as_raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()
-    }
-}
-
-/// `poll(2)` over `fds`, retrying on EINTR with the remaining time; returns how many
-/// entries have events. `None` blocks, zero polls.
-#[cfg(unix)]
-pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
-    loop {
-        let ms: libc::c_int = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(std::time::Instant::now());
-                // Round up so that a short timeout does not become a busy poll.
-                let ms = left.as_nanos().div_ceil(1_000_000);
-                ms.min(libc::c_int::MAX as u128) as libc::c_int
-            }
-        };
-        // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd structs and its
-        // length is passed with it; poll(2) writes only their `revents` fields.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
     }
 }
