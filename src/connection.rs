@@ -4,8 +4,10 @@
 //! owns a socket (or another descriptor), a read buffer so that a small message costs one
 //! `recv` system call, and a write buffer so that a small message leaves in one `send`.
 use std::fmt;
+#[cfg(all(unix, doc))]
+use std::os::fd::AsRawFd;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -99,6 +101,47 @@ impl Connection {
     #[cfg(unix)]
     pub fn into_owned_fd(self) -> OwnedFd {
         self.stream.into_owned_fd()
+    }
+
+    /// Lets a child process inherit this end's descriptor (`true`), or closes it on exec
+    /// again (`false`, the default): Python's `os.set_inheritable(conn.fileno(), ...)`.
+    ///
+    /// This is how a Rust parent hands a [`crate::pipe`] end to a Rust child it spawns
+    /// with [`std::process::Command`]: make the end inheritable, pass its number
+    /// ([`AsRawFd::as_raw_fd`]) on the command line, spawn, then drop the parent's copy.
+    /// The child wraps the number with [`Connection::from_owned_fd`]. Any other child
+    /// spawned while the end is inheritable inherits it too, so spawn right away (a
+    /// Python child needs none of this: `subprocess.Popen(..., pass_fds=[fd])`).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # fn main() -> mpconn::Result<()> {
+    /// let (mut reader, writer) = mpconn::pipe(false)?;
+    /// writer.set_inheritable(true)?;
+    /// let mut child = std::process::Command::new("./worker")
+    ///     .arg(writer.as_raw_fd().to_string())
+    ///     .spawn()?;
+    /// drop(writer); // the child holds the only write end now
+    /// println!("{}", reader.recv()?);
+    /// child.wait()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// and in `worker`:
+    ///
+    /// ```no_run
+    /// use std::os::fd::{FromRawFd, OwnedFd};
+    /// # fn main() -> mpconn::Result<()> {
+    /// let fd: i32 = std::env::args().nth(1).unwrap().parse().unwrap();
+    /// // SAFETY: the parent passed this descriptor to us and nothing else here owns it.
+    /// let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    /// let mut conn = mpconn::Connection::from_owned_fd(fd)?;
+    /// conn.send(&mpconn::Value::from("hello from the child"))?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn set_inheritable(&self, inheritable: bool) -> Result<()> {
+        Ok(self.stream.set_inheritable(inheritable)?)
     }
 
     /// The peer's address, when the socket has one (an unnamed AF_UNIX peer has none).
@@ -418,19 +461,7 @@ fn write_frame(stream: &mut Stream, mut out: Outgoing<'_>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(unix)]
-impl AsFd for Connection {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-#[cfg(unix)]
-impl AsRawFd for Connection {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(Connection, |c| c.stream.as_fd());
 
 #[cfg(unix)]
 impl IntoRawFd for Connection {

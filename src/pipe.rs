@@ -13,8 +13,14 @@ use crate::{Connection, Result};
 /// * `duplex = false`: `(reader, writer)` over an OS pipe; the reader cannot send and the
 ///   writer cannot receive (both give [`crate::Error::Closed`]), as in CPython.
 ///
-/// Both descriptors are close-on-exec; pass one to a child process explicitly (e.g.
-/// Python's `pass_fds`) and wrap it there with `multiprocessing.connection.Connection(fd)`.
+/// Both descriptors are close-on-exec; pass one to a child process explicitly and wrap
+/// it there:
+///
+/// * a Python child: `subprocess.Popen([...], pass_fds=[fd])`, then
+///   `multiprocessing.connection.Connection(fd)` in the child;
+/// * a Rust child: [`Connection::set_inheritable`] on the end, its number on the command
+///   line of a [`std::process::Command`], then [`Connection::from_owned_fd`] in the
+///   child (the example is on [`Connection::set_inheritable`]).
 ///
 /// ```
 /// let (mut reader, mut writer) = mpconn::pipe(false).unwrap();

@@ -1,10 +1,11 @@
 //! [`AsyncConnection`] and its halves [`AsyncRecvHalf`] / [`AsyncSendHalf`].
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncReadExt, AsyncWriteExt};
-use ::tokio::net::{TcpStream, UnixStream};
+use ::tokio::net::TcpStream;
+#[cfg(unix)]
+use ::tokio::net::UnixStream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -67,7 +68,7 @@ impl fmt::Debug for AsyncRecvHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncRecvHalf")
             .field("kind", &self.stream.kind())
-            .field("fd", &self.stream.raw_fd())
+            .field("id", &self.stream.id())
             .field("buffered", &self.recv.has_buffered_data())
             .field("partial_message", &self.recv.partial_message())
             .field("max_message_size", &self.recv.max_message_size())
@@ -79,7 +80,7 @@ impl fmt::Debug for AsyncRecvHalf {
 impl fmt::Debug for AsyncSendHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncSendHalf")
-            .field("fd", &self.as_raw_fd())
+            .field("id", &self.stream.id())
             .field("send", &self.send)
             .finish()
     }
@@ -115,7 +116,7 @@ impl AsyncRecvHalf {
                 Err(e) => {
                     if let Error::MessageTooLong { .. } = e {
                         // As CPython: close without reading the payload.
-                        stream::shutdown(self.stream.as_fd());
+                        self.stream.shutdown();
                     }
                     return Err(e);
                 }
@@ -233,13 +234,13 @@ impl AsyncRecvHalf {
 
     /// The peer's address, when the socket has one.
     pub fn peer_address(&self) -> Option<Address> {
-        stream::peer(self.stream.as_fd())
+        self.stream.peer()
     }
 
     /// Puts the two halves of one connection back together; halves of different
     /// connections give [`Error::Value`] (and are dropped).
     pub fn reunite(self, send: AsyncSendHalf) -> Result<AsyncConnection> {
-        if self.as_raw_fd() != send.as_raw_fd() {
+        if self.stream.id() != send.stream.id() {
             return Err(Error::Value(
                 "the halves belong to different connections".into(),
             ));
@@ -324,6 +325,7 @@ impl AsyncConnection {
     }
 
     /// Wraps a connected tokio AF_UNIX stream. No handshake is run.
+    #[cfg(unix)]
     pub fn from_unix(stream: UnixStream) -> AsyncConnection {
         let (r, w) = stream::split_unix(stream);
         AsyncConnection::from_parts(r, w)
@@ -417,12 +419,12 @@ impl AsyncConnection {
 
     /// The peer's address, when the socket has one (an unnamed AF_UNIX peer has none).
     pub fn peer_address(&self) -> Option<Address> {
-        stream::peer(self.as_fd())
+        self.recv.stream.peer()
     }
 
     /// This end's address, when the socket has one.
     pub fn local_address(&self) -> Option<Address> {
-        stream::local(self.as_fd())
+        self.recv.stream.local()
     }
 
     /// Closes the connection (dropping it does the same).
@@ -480,44 +482,12 @@ impl MessageIo for AsyncConnection {
     }
 
     fn fail_authentication(&mut self) {
-        stream::shutdown(self.as_fd());
+        self.recv.stream.shutdown();
         self.recv.recv.break_with(Broken::AuthenticationFailed);
         self.send.send.break_with(Broken::AuthenticationFailed);
     }
 }
 
-impl AsFd for AsyncRecvHalf {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncRecvHalf {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.raw_fd()
-    }
-}
-
-impl AsFd for AsyncSendHalf {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncSendHalf {
-    fn as_raw_fd(&self) -> RawFd {
-        self.as_fd().as_raw_fd()
-    }
-}
-
-impl AsFd for AsyncConnection {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.recv.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncConnection {
-    fn as_raw_fd(&self) -> RawFd {
-        self.recv.as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(AsyncRecvHalf, |h| h.stream.as_fd());
+crate::transport::impl_fd!(AsyncSendHalf, |h| h.stream.as_fd());
+crate::transport::impl_fd!(AsyncConnection, |c| c.recv.stream.as_fd());

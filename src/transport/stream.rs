@@ -31,6 +31,43 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    /// Connects to `address` (Python's `SocketClient` / `PipeClient`); `timeout` bounds
+    /// the connect (and, for a named pipe, the wait for a free instance).
+    pub(crate) fn connect(address: &Address, timeout: Option<Duration>) -> Result<Stream> {
+        super::check_family(address)?;
+        match address {
+            Address::Inet { .. } => {
+                let mut last = None;
+                for addr in address.resolve()? {
+                    let r = match timeout {
+                        Some(t) => TcpStream::connect_timeout(&addr, t),
+                        None => TcpStream::connect(addr),
+                    };
+                    match r {
+                        Ok(s) => {
+                            s.set_nodelay(true)?;
+                            return Ok(Stream::Tcp(s));
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last
+                    .map(crate::Error::Io)
+                    .unwrap_or_else(|| address.error("no address")))
+            }
+            #[cfg(windows)]
+            Address::Pipe(name) => Ok(Stream::Pipe(super::windows_pipe::connect(name, timeout)?)),
+            #[cfg(unix)]
+            Address::Unix(_) | Address::Abstract(_) => {
+                use socket2::{Domain, Socket, Type};
+                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+                socket.connect(&address.unix_sockaddr()?)?;
+                Ok(Stream::Unix(UnixStream::from(OwnedFd::from(socket))))
+            }
+            _ => unreachable!("check_family refused it"),
+        }
+    }
+
     /// Wraps an inherited descriptor, choosing the kind from the socket's family.
     #[cfg(unix)]
     pub(crate) fn from_owned_fd(fd: OwnedFd) -> io::Result<Stream> {
@@ -52,6 +89,28 @@ impl Stream {
             Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => Ok(Stream::Fd(File::from(fd))),
             Err(e) => Err(e),
         }
+    }
+
+    /// Sets or clears close-on-exec: an inheritable descriptor stays open in a child
+    /// process (Python's `os.set_inheritable`).
+    #[cfg(unix)]
+    pub(crate) fn set_inheritable(&self, inheritable: bool) -> io::Result<()> {
+        let fd = self.as_raw_fd();
+        // SAFETY: F_GETFD/F_SETFD on a descriptor we own; no pointers are passed.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if inheritable {
+            flags & !libc::FD_CLOEXEC
+        } else {
+            flags | libc::FD_CLOEXEC
+        };
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, flags) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     #[cfg(unix)]
