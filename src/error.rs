@@ -4,6 +4,7 @@
 //! are for programs. The authkey never appears in any error.
 
 use crate::pickle::PickleError;
+use crate::wire::{AuthError, FrameError};
 
 /// Shorthand for `std::result::Result<T, mpconn::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -63,6 +64,30 @@ pub enum Error {
     /// Any other operating-system error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Error {
+        match e {
+            FrameError::Eof => Error::Eof,
+            FrameError::Truncated { expected, received } => Error::Truncated { expected, received },
+            FrameError::TooLong { length, max } => Error::MessageTooLong { length, max },
+            e @ FrameError::InvalidLength(_) => Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            )),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Error {
+        match e {
+            AuthError::Failed(why) => Error::Authentication(why),
+            AuthError::Misuse(why) => Error::Value(why),
+            AuthError::Over => Error::Closed("the handshake is over"),
+        }
+    }
 }
 
 impl Error {

@@ -121,7 +121,7 @@ fn handshake(recv: &mut Receiver, peer: &mut Peer, mut h: Handshake) -> mpconn::
                 received = Some(recv_vec(recv, peer, max)?);
             }
             Step::Done => return Ok(()),
-            Step::Reject { error, .. } => return Err(error),
+            Step::Reject { error, .. } => return Err(error.into()),
         }
     }
 }

@@ -21,7 +21,7 @@ struct Outcome {
 }
 
 /// The decoder's EOF error after the whole stream.
-fn eof_error(max: Option<usize>, stream: &[u8]) -> mpconn::Error {
+fn eof_error(max: Option<usize>, stream: &[u8]) -> mpconn::wire::FrameError {
     let mut dec = FrameDecoder::new(max);
     let mut rest = stream;
     while !rest.is_empty() {
@@ -65,7 +65,7 @@ fn run(max: Option<usize>, stream: &[u8], mut next_chunk: impl FnMut() -> usize)
     let eof = dec.eof_error();
     assert_eq!(
         at_boundary,
-        matches!(eof, mpconn::Error::Eof),
+        matches!(eof, mpconn::wire::FrameError::Eof),
         "EOF error {eof:?} disagrees with at_boundary"
     );
     Outcome {

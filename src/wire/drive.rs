@@ -9,6 +9,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::error::AuthError;
 use super::handshake::{Handshake, Step, MAX_HANDSHAKE_MESSAGE};
 use crate::{Error, Result};
 
@@ -43,13 +44,13 @@ pub(crate) async fn drive(io: &mut impl MessageIo, mut handshake: Handshake) -> 
             Ok(Step::Reject { reply, error }) => {
                 let _ = io.send_message(reply).await;
                 io.fail_authentication();
-                return Err(error);
+                return Err(error.into());
             }
             Err(e) => {
-                if let Error::Authentication(_) = e {
+                if let AuthError::Failed(_) = e {
                     io.fail_authentication();
                 }
-                return Err(e);
+                return Err(e.into());
             }
         }
     }

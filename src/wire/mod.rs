@@ -6,9 +6,11 @@
 
 mod broken;
 pub(crate) mod drive;
+mod error;
 pub mod frame;
 pub mod handshake;
 pub mod receive;
 pub mod send;
 
 pub use broken::Broken;
+pub use error::{AuthError, FrameError};

@@ -177,10 +177,10 @@ impl Receiver {
             let (length, header_len) = match parse_header(buffered) {
                 Ok(HeaderStatus::Complete { length, header_len }) => (length, header_len),
                 Ok(HeaderStatus::Incomplete { .. }) => return Ok(Event::Read),
-                Err(e) => return Err(self.fail(Broken::InvalidHeader, e)),
+                Err(e) => return Err(self.fail(Broken::InvalidHeader, e.into())),
             };
             if let Err(e) = check_length(length, max) {
-                return Err(self.fail(Broken::MessageTooLong, e));
+                return Err(self.fail(Broken::MessageTooLong, e.into()));
             }
             let total = header_len as u64 + length;
             if total <= buffered.len() as u64 {
@@ -199,7 +199,7 @@ impl Receiver {
             let fed = self.decoder.feed(&self.buf[self.start..self.end]);
             let (used, message) = match fed {
                 Ok(r) => r,
-                Err(e) => return Err(self.fail(Broken::InvalidHeader, e)),
+                Err(e) => return Err(self.fail(Broken::InvalidHeader, e.into())),
             };
             self.start += used;
             if let Some(message) = message {
@@ -270,7 +270,7 @@ impl Receiver {
     pub fn eof(&mut self) -> Error {
         let buffered = (self.end - self.start) as u64;
         let e = if !self.decoder.at_boundary() {
-            self.decoder.eof_error()
+            self.decoder.eof_error().into()
         } else if buffered == 0 {
             Error::Eof
         } else {
@@ -283,7 +283,7 @@ impl Receiver {
                     expected: buffered + needed as u64,
                     received: buffered,
                 },
-                Err(e) => e,
+                Err(e) => e.into(),
             }
         };
         if !matches!(e, Error::Eof) {
