@@ -106,7 +106,7 @@ impl Connection {
     /// Lets a child process inherit this end's descriptor (`true`), or closes it on exec
     /// again (`false`, the default): Python's `os.set_inheritable(conn.fileno(), ...)`.
     ///
-    /// This is how a Rust parent hands a [`crate::pipe`] end to a Rust child it spawns
+    /// This is how a Rust parent hands a [`crate::pipe()`] end to a Rust child it spawns
     /// with [`std::process::Command`]: make the end inheritable, pass its number
     /// ([`AsRawFd::as_raw_fd`]) on the command line, spawn, then drop the parent's copy.
     /// The child wraps the number with [`Connection::from_owned_fd`]. Any other child
