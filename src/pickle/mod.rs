@@ -12,10 +12,9 @@
 
 mod decode;
 mod encode;
-mod error;
 pub mod opcodes;
 
-pub use error::{PickleError, PickleErrorKind};
+pub use crate::error::{PickleError, PickleErrorKind};
 
 use crate::value::Value;
 

@@ -9,8 +9,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::error::AuthError;
 use super::handshake::{Handshake, Step, MAX_HANDSHAKE_MESSAGE};
+use crate::error::AuthError;
 use crate::{Error, Result};
 
 /// A shell's way to move one handshake message.

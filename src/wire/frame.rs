@@ -21,7 +21,7 @@
 //! assert_eq!(status, HeaderStatus::Complete { length: 5, header_len: 4 });
 //! ```
 
-use super::error::FrameError;
+use crate::error::FrameError;
 
 /// Shorthand for results of frame parsing.
 type Result<T, E = FrameError> = std::result::Result<T, E>;

@@ -30,7 +30,7 @@ use std::fmt;
 use hmac::{Mac, SimpleHmac};
 use subtle::ConstantTimeEq;
 
-use super::error::AuthError;
+use crate::error::AuthError;
 
 /// Shorthand for results of the digest challenge.
 type Result<T, E = AuthError> = std::result::Result<T, E>;

@@ -6,11 +6,10 @@
 
 mod broken;
 pub(crate) mod drive;
-mod error;
 pub mod frame;
 pub mod handshake;
 pub mod receive;
 pub mod send;
 
+pub use crate::error::{AuthError, FrameError};
 pub use broken::Broken;
-pub use error::{AuthError, FrameError};

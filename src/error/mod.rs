@@ -2,9 +2,18 @@
 //!
 //! Every failure is a variant a caller can match on; messages are for people, the variants
 //! are for programs. The authkey never appears in any error.
+//!
+//! The error types sit at the bottom of the crate, below every module that returns them:
+//! the pickle codec's own error ([`PickleError`], also at [`crate::pickle::PickleError`])
+//! and the wire protocol's narrow errors ([`FrameError`], [`AuthError`], also in
+//! [`crate::wire`]) live here, so that `pickle`, `value` and `wire` all build on this
+//! module and none leads back to another through it.
 
-use crate::pickle::PickleError;
-use crate::wire::{AuthError, FrameError};
+mod pickle;
+mod wire;
+
+pub use pickle::{PickleError, PickleErrorKind};
+pub use wire::{AuthError, FrameError};
 
 /// Shorthand for `std::result::Result<T, mpconn::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

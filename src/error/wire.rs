@@ -34,7 +34,8 @@ pub enum FrameError {
     InvalidLength(i64),
 }
 
-/// The digest challenge failed, or a [`super::handshake::Handshake`] was driven wrongly.
+/// The digest challenge failed, or a [`crate::wire::handshake::Handshake`] was driven
+/// wrongly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
