@@ -14,6 +14,7 @@
 # Extra arguments go to the test binaries (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+user_args=("$@")
 TARGET=x86_64-pc-windows-gnu
 CARGO="${CARGO:-cargo}"
 
@@ -70,10 +71,21 @@ run_exe() {
   return "${PIPESTATUS[0]}"
 }
 
+# Under wine on a 2-core machine, a thousand concurrent handshakes take longer than the
+# listener's 10 s handshake limit: a limit of the emulation's speed, not of Windows; that
+# one test runs on Linux only.
+skip_under_wine() {
+  case "$(basename "$1")" in
+    async_endpoints-*) echo --skip tokio_1000_concurrent_clients_lose_nothing ;;
+  esac
+}
+
 failed=0
 while IFS= read -r exe; do
   cp target/windows-shim/bcryptprimitives.dll "$(dirname "$exe")/"
   echo "test-windows: wine $(basename "$exe")"
+  # shellcheck disable=SC2046
+  set -- "${user_args[@]}" $(skip_under_wine "$exe")
   if ! run_exe "$exe" "$@"; then
     # Wine itself sometimes loses its server connection ("wine client error") before the
     # test harness has said anything: that run tested nothing, so it is run once more on

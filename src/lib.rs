@@ -7,12 +7,19 @@
 //!
 //! | layer | module | does I/O? |
 //! |---|---|---|
+//! | errors (one public [`Error`]; the codec's and the wire's narrow errors) | [`error`] | no |
 //! | frames (length prefixes) | [`wire::frame`] | no |
 //! | digest challenge (both generations) | [`wire::handshake`] | no |
+//! | connection core: read buffer, frame cutting, send-header placement, broken state | [`wire::receive`], [`wire::send`] | no |
 //! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
 //! | addresses | [`address`] | resolves names only |
-//! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//! | transport: sockets, OS pipes, Windows named pipes, readiness | `transport` (internal) | yes |
+//! | blocking endpoints | [`Listener`], [`Client`], [`Connection`], [`pipe()`], [`wait()`] | yes |
 //! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
+//!
+//! Each layer uses only the ones above it in this table (`scripts/module-cycles.py`
+//! checks that no module leads back to itself); the blocking and async endpoints are
+//! thin shells that move bytes between a stream and the connection core.
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
