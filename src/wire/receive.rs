@@ -194,6 +194,15 @@ impl Receiver {
             // Too large to wait for in the buffer: the decoder takes the header and
             // what is buffered of the payload.
             self.decoder.set_max(max);
+            if header_only {
+                // Only the header: the buffered payload bytes go straight to the
+                // caller's buffer in `fill_directly`, with no vector of their own.
+                let header = self.start..self.start + header_len;
+                let fed = self.decoder.feed(&self.buf[header]);
+                debug_assert!(matches!(fed, Ok((n, None)) if n == header_len));
+                self.start += header_len;
+                return Ok(Event::Header { length });
+            }
         }
         if self.end > self.start {
             let fed = self.decoder.feed(&self.buf[self.start..self.end]);
@@ -314,8 +323,9 @@ impl Receiver {
     /// its header announced. `None` at a boundary, inside a header, or when a whole
     /// message waits.
     pub fn partial_message(&self) -> Option<(u64, u64)> {
-        if let Some(progress) = self.decoder.progress() {
-            return Some(progress);
+        if let Some((have, length)) = self.decoder.progress() {
+            let buffered = ((self.end - self.start) as u64).min(length - have);
+            return Some((have + buffered, length));
         }
         match parse_header(&self.buf[self.start..self.end]) {
             Ok(HeaderStatus::Complete { length, header_len }) => {
@@ -341,9 +351,16 @@ impl Receiver {
             "dest must fit the payload exactly"
         );
         dest[..so_far.len()].copy_from_slice(&so_far);
+        let mut filled = so_far.len();
+        // Payload bytes still in the read buffer come next.
+        let buffered = (self.end - self.start).min(dest.len() - filled);
+        dest[filled..filled + buffered]
+            .copy_from_slice(&self.buf[self.start..self.start + buffered]);
+        self.start += buffered;
+        filled += buffered;
         DirectFill {
-            filled: so_far.len(),
-            done: so_far.len() == dest.len(),
+            filled,
+            done: filled == dest.len(),
             recv: self,
             dest,
         }
