@@ -93,13 +93,16 @@ def main():
     challenges = list(dict.fromkeys(bytes.fromhex(c["challenge"]) for c in cases("handshake")))
     for i in range(0, len(framed), 16):
         msgs = b"".join(framed[i : i + 16])
-        write("connection_recv", bytes([0]) + msgs)  # recv_bytes
-        write("connection_recv", bytes([4]) + msgs)  # recv (unpickle)
+        # Mode byte, then the byte that seeds the read sizes.
+        write("connection_recv", bytes([0, i % 256]) + msgs)  # recv_bytes
+        write("connection_recv", bytes([4, i % 256]) + msgs)  # recv (unpickle)
+        write("connection_recv", bytes([12 | 32, i % 256]) + msgs)  # into, abandoned
         ch = challenges[(i // 16) % len(challenges)]
-        write("connection_recv", bytes([2 | 4]) + frame(ch) + frame(b"#WELCOME#") + msgs)
+        write("connection_recv", bytes([2 | 4, i % 256]) + frame(ch) + frame(b"#WELCOME#") + msgs)
     for w in wires:
-        write("connection_recv", bytes([0]) + w)
-        write("connection_recv", bytes([8]) + w)
+        write("connection_recv", bytes([0, 1]) + w)
+        write("connection_recv", bytes([16, 2]) + w)
+        write("connection_recv", bytes([8 | 32, 3]) + w)
     for target in sorted(p.name for p in CORPUS.iterdir()):
         print(f"{target}: {len(list((CORPUS / target).iterdir()))} files")
 

@@ -1,15 +1,9 @@
 //! [`Client`]: Python's `multiprocessing.connection.Client`.
 use std::fmt;
-use std::net::TcpStream;
-#[cfg(unix)]
-use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-#[cfg(unix)]
-use socket2::{Domain, Socket, Type};
-
-use crate::stream::Stream;
-use crate::{Address, Connection, Digest, Error, Result, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::transport::Stream;
+use crate::{Address, Connection, Digest, Result, DEFAULT_MAX_MESSAGE_SIZE};
 
 /// Options for [`Client::connect_with`]. `Debug` never shows the authkey.
 #[derive(Clone)]
@@ -91,53 +85,7 @@ impl Client {
 
     /// Connects with `options`.
     pub fn connect_with(address: &Address, options: &ClientOptions) -> Result<Connection> {
-        let stream = match address {
-            Address::Inet { .. } => {
-                let mut last = None;
-                let mut connected = None;
-                for addr in address.resolve()? {
-                    let r = match options.timeout {
-                        Some(t) => TcpStream::connect_timeout(&addr, t),
-                        None => TcpStream::connect(addr),
-                    };
-                    match r {
-                        Ok(s) => {
-                            connected = Some(s);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                let s = match connected {
-                    Some(s) => s,
-                    None => {
-                        return Err(last
-                            .map(Error::Io)
-                            .unwrap_or_else(|| address.error("no address")))
-                    }
-                };
-                s.set_nodelay(true)?;
-                Stream::Tcp(s)
-            }
-            #[cfg(not(unix))]
-            Address::Unix(_) | Address::Abstract(_) => {
-                return Err(address.error("AF_UNIX addresses need a Unix system"))
-            }
-            #[cfg(windows)]
-            Address::Pipe(name) => {
-                Stream::Pipe(crate::windows_pipe::connect(name, options.timeout)?)
-            }
-            #[cfg(not(windows))]
-            Address::Pipe(_) => {
-                return Err(address.error("named pipes (AF_PIPE) exist only on Windows"))
-            }
-            #[cfg(unix)]
-            Address::Unix(_) | Address::Abstract(_) => {
-                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-                socket.connect(&address.unix_sockaddr()?)?;
-                Stream::Unix(UnixStream::from(std::os::fd::OwnedFd::from(socket)))
-            }
-        };
+        let stream = Stream::connect(address, options.timeout)?;
         let mut conn = Connection::new(stream);
         conn.set_max_message_size(options.max_message_size);
         if let Some(key) = &options.authkey {

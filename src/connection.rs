@@ -4,36 +4,29 @@
 //! owns a socket (or another descriptor), a read buffer so that a small message costs one
 //! `recv` system call, and a write buffer so that a small message leaves in one `send`.
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+#[cfg(all(unix, doc))]
+use std::os::fd::AsRawFd;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::pickle::{DecodeOptions, EncodeOptions};
-#[cfg(unix)]
-use crate::stream::poll_fds;
-use crate::stream::Stream;
-use crate::wire::frame::{
-    self, check_length, encode_header, next_reserve, parse_header, HeaderStatus, LONG_HEADER_LEN,
-};
-use crate::wire::handshake::{Digest, Handshake, Step, MAX_HANDSHAKE_MESSAGE};
+use crate::transport::Stream;
+use crate::wire::drive::{block_on_ready, drive, MessageIo};
+use crate::wire::handshake::{Digest, Handshake};
+use crate::wire::receive::{Event, ReadInto, Receiver};
+use crate::wire::send::{Framing, Outgoing, Sender};
+use crate::wire::Broken;
 use crate::{Address, Error, Result, Value};
 
-#[cfg(windows)]
-mod pipe;
-
-/// The default maximum message size (1 GiB) a connection accepts; see
-/// [`Connection::set_max_message_size`].
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
+pub use crate::wire::receive::DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Size of the internal read buffer; whole frames up to this size are buffered before
 /// they are consumed, so a read timeout never leaves such a frame half-read.
 const READ_BUFFER: usize = 64 * 1024;
-/// A write buffer that grew beyond this is released after use.
-const KEEP_WRITE_BUFFER: usize = 1 << 20;
 
 /// One end of a `multiprocessing.connection` link: Python's `Connection`.
 ///
@@ -44,14 +37,13 @@ const KEEP_WRITE_BUFFER: usize = 1 << 20;
 /// over the maximum size) the connection refuses further use with [`Error::Closed`]:
 /// the position in the byte stream is lost. A read timeout before a message starts, or
 /// while a message of at most 64 KiB is still arriving, leaves the connection usable.
+///
+/// The frames, the read buffer and the broken state live in the sans-IO
+/// [`Receiver`] and [`Sender`] of [`crate::wire`]; this type only moves bytes.
 pub struct Connection {
     stream: Stream,
-    rbuf: Vec<u8>,
-    rstart: usize,
-    rend: usize,
-    wbuf: Vec<u8>,
-    max_message_size: Option<usize>,
-    broken: Option<&'static str>,
+    recv: Receiver,
+    send: Sender,
     readable: bool,
     writable: bool,
     /// During a handshake: the time by which it must be complete (each read's timeout
@@ -61,36 +53,24 @@ pub struct Connection {
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Connection");
-        d.field("kind", &self.stream.kind());
-        #[cfg(unix)]
-        d.field("fd", &self.stream.as_raw_fd());
-        d.field("buffered", &(self.rend - self.rstart))
-            .field("max_message_size", &self.max_message_size)
-            .field("broken", &self.broken)
+        f.debug_struct("Connection")
+            .field("stream", &self.stream)
+            .field("buffered", &self.recv.has_buffered_data())
+            .field("max_message_size", &self.recv.max_message_size())
+            .field("broken", &self.recv.broken())
             .field("readable", &self.readable)
             .field("writable", &self.writable)
             .finish()
     }
 }
 
-fn io_error(e: io::Error, what: &str) -> Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout(what.to_string()),
-        _ => Error::Io(e),
-    }
-}
-
 impl Connection {
     pub(crate) fn new(stream: Stream) -> Connection {
+        let send = Sender::new(stream.framing(), Broken::SendFailed);
         Connection {
             stream,
-            rbuf: Vec::new(),
-            rstart: 0,
-            rend: 0,
-            wbuf: Vec::new(),
-            max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
-            broken: None,
+            recv: Receiver::new(READ_BUFFER),
+            send,
             readable: true,
             writable: true,
             deadline: None,
@@ -123,6 +103,47 @@ impl Connection {
         self.stream.into_owned_fd()
     }
 
+    /// Lets a child process inherit this end's descriptor (`true`), or closes it on exec
+    /// again (`false`, the default): Python's `os.set_inheritable(conn.fileno(), ...)`.
+    ///
+    /// This is how a Rust parent hands a [`crate::pipe()`] end to a Rust child it spawns
+    /// with [`std::process::Command`]: make the end inheritable, pass its number
+    /// ([`AsRawFd::as_raw_fd`]) on the command line, spawn, then drop the parent's copy.
+    /// The child wraps the number with [`Connection::from_owned_fd`]. Any other child
+    /// spawned while the end is inheritable inherits it too, so spawn right away (a
+    /// Python child needs none of this: `subprocess.Popen(..., pass_fds=[fd])`).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # fn main() -> mpconn::Result<()> {
+    /// let (mut reader, writer) = mpconn::pipe(false)?;
+    /// writer.set_inheritable(true)?;
+    /// let mut child = std::process::Command::new("./worker")
+    ///     .arg(writer.as_raw_fd().to_string())
+    ///     .spawn()?;
+    /// drop(writer); // the child holds the only write end now
+    /// println!("{}", reader.recv()?);
+    /// child.wait()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// and in `worker`:
+    ///
+    /// ```no_run
+    /// use std::os::fd::{FromRawFd, OwnedFd};
+    /// # fn main() -> mpconn::Result<()> {
+    /// let fd: i32 = std::env::args().nth(1).unwrap().parse().unwrap();
+    /// // SAFETY: the parent passed this descriptor to us and nothing else here owns it.
+    /// let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    /// let mut conn = mpconn::Connection::from_owned_fd(fd)?;
+    /// conn.send(&mpconn::Value::from("hello from the child"))?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn set_inheritable(&self, inheritable: bool) -> Result<()> {
+        Ok(self.stream.set_inheritable(inheritable)?)
+    }
+
     /// The peer's address, when the socket has one (an unnamed AF_UNIX peer has none).
     pub fn peer_address(&self) -> Option<Address> {
         self.stream.peer()
@@ -133,11 +154,10 @@ impl Connection {
         self.stream.local()
     }
 
+    /// A failure in either direction makes the whole connection refuse further use.
     fn usable(&self) -> Result<()> {
-        match self.broken {
-            Some(why) => Err(Error::Closed(why)),
-            None => Ok(()),
-        }
+        self.recv.check()?;
+        self.send.check()
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -172,12 +192,6 @@ impl Connection {
         self.writable
     }
 
-    fn break_with(&mut self, why: &'static str) {
-        self.broken = Some(why);
-        self.rstart = 0;
-        self.rend = 0;
-    }
-
     // ----- sending -----
 
     /// Sends `buf` as one message (Python's `send_bytes`; for `send_bytes(buf, offset, size)`
@@ -187,33 +201,7 @@ impl Connection {
     /// with the header in one vectored write, without copying them.
     pub fn send_bytes(&mut self, buf: &[u8]) -> Result<()> {
         self.check_writable()?;
-        #[cfg(windows)]
-        if self.is_message_pipe() {
-            return self.pipe_send(buf);
-        }
-        let header = encode_header(buf.len() as u64);
-        let result = if buf.len() <= frame::SMALL_MESSAGE {
-            let mut out = std::mem::take(&mut self.wbuf);
-            out.clear();
-            out.extend_from_slice(header.as_bytes());
-            out.extend_from_slice(buf);
-            let r = write_all(&mut self.stream, &out);
-            self.wbuf = out;
-            r
-        } else {
-            write_all_vectored(&mut self.stream, header.as_bytes(), buf)
-        };
-        self.after_send(result)
-    }
-
-    fn after_send(&mut self, result: Result<()>) -> Result<()> {
-        if self.wbuf.capacity() > KEEP_WRITE_BUFFER {
-            self.wbuf = Vec::new();
-        }
-        if result.is_err() {
-            self.break_with("a previous send failed mid-message");
-        }
-        result
+        write_frame(&mut self.stream, self.send.frame(buf))
     }
 
     /// Sends a value pickled with protocol 4 (Python's `send`).
@@ -224,27 +212,11 @@ impl Connection {
     /// Sends a value pickled under `options` (e.g. protocol 5, what CPython 3.14+ sends).
     pub fn send_with(&mut self, value: &Value, options: &EncodeOptions) -> Result<()> {
         self.check_writable()?;
-        let mut out = std::mem::take(&mut self.wbuf);
-        out.clear();
-        // Room for the longest header; the pickle is written right after it.
-        out.resize(LONG_HEADER_LEN, 0);
-        if let Err(e) = crate::pickle::dumps_into(value, options, &mut out) {
-            self.wbuf = out;
+        if let Err(e) = crate::pickle::dumps_into(value, options, self.send.payload_buffer()) {
+            self.send.release();
             return Err(e.into());
         }
-        #[cfg(windows)]
-        if self.is_message_pipe() {
-            let result = self.pipe_send(&out[LONG_HEADER_LEN..]);
-            self.wbuf = out;
-            return result;
-        }
-        let length = (out.len() - LONG_HEADER_LEN) as u64;
-        let header = encode_header(length);
-        let start = LONG_HEADER_LEN - header.as_bytes().len();
-        out[start..LONG_HEADER_LEN].copy_from_slice(header.as_bytes());
-        let result = write_all(&mut self.stream, &out[start..]);
-        self.wbuf = out;
-        self.after_send(result)
+        write_frame(&mut self.stream, self.send.framed_buffer())
     }
 
     /// Sends any serde-serializable value, pickled with [`crate::to_vec`] (what
@@ -256,8 +228,31 @@ impl Connection {
 
     // ----- receiving -----
 
-    /// Reads more bytes into the read buffer; returns how many arrived (0 at EOF).
-    fn fill(&mut self) -> Result<usize> {
+    /// Moves bytes until the receiver has the next message no longer than `max` (or,
+    /// with `header_only`, the header of a large one).
+    fn receive(&mut self, max: Option<usize>, header_only: bool) -> Result<Event> {
+        self.check_readable()?;
+        if self.stream.framing() == Framing::Message {
+            let message = self.stream.recv_message(max, self.deadline);
+            return self.recv.after_message(message).map(Event::Owned);
+        }
+        loop {
+            match self.recv.next(max, header_only) {
+                Ok(Event::Read) => self.fill()?,
+                Ok(event) => return Ok(event),
+                Err(e) => {
+                    if let Error::MessageTooLong { .. } = e {
+                        // As CPython: the payload is not read and the connection closes.
+                        self.stream.shutdown();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// One read into where the receiver wants it.
+    fn fill(&mut self) -> Result<()> {
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -265,199 +260,73 @@ impl Connection {
             }
             self.stream.set_read_timeout(Some(left))?;
         }
-        if self.rbuf.is_empty() {
-            self.rbuf = vec![0; READ_BUFFER];
-        }
-        if self.rstart == self.rend {
-            self.rstart = 0;
-            self.rend = 0;
-        } else if self.rend == self.rbuf.len() {
-            self.rbuf.copy_within(self.rstart..self.rend, 0);
-            self.rend -= self.rstart;
-            self.rstart = 0;
-        }
-        loop {
-            match self.stream.read(&mut self.rbuf[self.rend..]) {
-                Ok(n) => {
-                    self.rend += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(e, "while receiving")),
-            }
-        }
+        let read = match self.recv.read_into() {
+            ReadInto::Buffer(buf) => std::io::Read::read(&mut self.stream, buf),
+            ReadInto::Payload { payload, lacking } => self.stream.read_into_spare(payload, lacking),
+        };
+        self.recv.after_read(read)
     }
 
-    /// Waits for a whole header in the buffer (not consumed); returns (length, header_len).
-    fn read_header(&mut self, max: Option<usize>) -> Result<(u64, usize)> {
-        self.check_readable()?;
-        loop {
-            match parse_header(&self.rbuf[self.rstart..self.rend]) {
-                Ok(HeaderStatus::Complete { length, header_len }) => {
-                    if let Err(e) = check_length(length, max) {
-                        // As CPython: the payload is not read and the connection closes.
-                        self.stream.shutdown();
-                        self.break_with("closed after a message over the maximum size");
-                        return Err(e);
-                    }
-                    return Ok((length, header_len));
-                }
-                Ok(HeaderStatus::Incomplete { needed }) => {
-                    if self.fill()? == 0 {
-                        let received = (self.rend - self.rstart) as u64;
-                        if received == 0 {
-                            return Err(Error::Eof);
-                        }
-                        self.break_with("the peer closed inside a message");
-                        return Err(Error::Truncated {
-                            expected: received + needed as u64,
-                            received,
-                        });
-                    }
-                }
-                Err(e) => {
-                    self.break_with("received an invalid frame header");
-                    return Err(e);
-                }
-            }
+    fn receive_vec(&mut self, max: Option<usize>) -> Result<Vec<u8>> {
+        match self.receive(max, false)? {
+            Event::Buffered(range) => Ok(self.recv.message(range).to_vec()),
+            Event::Owned(message) => Ok(message),
+            event => unreachable!("not asked for: {event:?}"),
         }
-    }
-
-    /// Reads the payload of the frame whose header is at `rstart`.
-    fn read_payload(&mut self, length: u64, header_len: usize) -> Result<Vec<u8>> {
-        let total = header_len as u64 + length;
-        if total <= READ_BUFFER as u64 {
-            // Small: wait until the whole frame is buffered, then consume it at once.
-            let total = total as usize;
-            while self.rend - self.rstart < total {
-                if self.fill()? == 0 {
-                    let received = (self.rend - self.rstart - header_len) as u64;
-                    self.break_with("the peer closed inside a message");
-                    return Err(Error::Truncated {
-                        expected: length,
-                        received,
-                    });
-                }
-            }
-            let out = self.rbuf[self.rstart + header_len..self.rstart + total].to_vec();
-            self.rstart += total;
-            return Ok(out);
-        }
-        // Large: consume the header, take what is buffered, read the rest directly
-        // into a vector that grows with the bytes that actually arrive.
-        self.rstart += header_len;
-        let mut out = Vec::with_capacity(next_reserve(length, 0));
-        let buffered = (self.rend - self.rstart).min(length as usize);
-        out.extend_from_slice(&self.rbuf[self.rstart..self.rstart + buffered]);
-        self.rstart += buffered;
-        while (out.len() as u64) < length {
-            let remaining = length - out.len() as u64;
-            if out.capacity() == out.len() {
-                out.reserve(next_reserve(length, out.len()));
-            }
-            let max = remaining.min(usize::MAX as u64) as usize;
-            match self.stream.read_into_spare(&mut out, max) {
-                Ok(0) => {
-                    self.break_with("the peer closed inside a message");
-                    return Err(Error::Truncated {
-                        expected: length,
-                        received: out.len() as u64,
-                    });
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.break_with("a previous receive failed mid-message");
-                    return Err(io_error(e, "while receiving"));
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// Receives one message, refusing one longer than the connection's maximum message size.
     pub fn recv_bytes(&mut self) -> Result<Vec<u8>> {
-        let max = self.max_message_size;
-        #[cfg(windows)]
-        if self.is_message_pipe() {
-            return self.pipe_recv(max);
-        }
-        let (length, header_len) = self.read_header(max)?;
-        self.read_payload(length, header_len)
+        self.receive_vec(self.recv.max_message_size())
     }
 
     /// Receives one message, refusing (and closing) when it announces more than `max` bytes
     /// (Python's `recv_bytes(maxlength)`). The connection's own maximum still applies: the
     /// smaller of the two is in force.
     pub fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
-        let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
-        #[cfg(windows)]
-        if self.is_message_pipe() {
-            return self.pipe_recv(max);
-        }
-        let (length, header_len) = self.read_header(max)?;
-        self.read_payload(length, header_len)
+        self.receive_vec(self.recv.limit(max))
     }
 
     /// Receives one message into `buf[offset..]`, returning its length; a message that does
     /// not fit gives [`crate::Error::BufferTooShort`] carrying the whole message. An
     /// `offset` past the end of `buf` gives [`Error::Value`] and reads nothing.
     pub fn recv_bytes_into(&mut self, buf: &mut [u8], offset: usize) -> Result<usize> {
-        if offset > buf.len() {
-            return Err(Error::Value(format!(
-                "offset {offset} is past the end of a {}-byte buffer",
-                buf.len()
-            )));
-        }
-        let max = self.max_message_size;
-        #[cfg(windows)]
-        if self.is_message_pipe() {
-            return self.pipe_recv_into(max, &mut buf[offset..]);
-        }
-        let (length, header_len) = self.read_header(max)?;
-        let room = (buf.len() - offset) as u64;
-        if length > room {
-            return Err(Error::BufferTooShort(
-                self.read_payload(length, header_len)?,
-            ));
-        }
-        let length = length as usize;
-        let dest = &mut buf[offset..offset + length];
-        self.rstart += header_len;
-        let buffered = (self.rend - self.rstart).min(length);
-        dest[..buffered].copy_from_slice(&self.rbuf[self.rstart..self.rstart + buffered]);
-        self.rstart += buffered;
-        let mut filled = buffered;
-        while filled < length {
-            match self.stream.read(&mut dest[filled..]) {
-                Ok(0) => {
-                    self.break_with("the peer closed inside a message");
-                    return Err(Error::Truncated {
-                        expected: length as u64,
-                        received: filled as u64,
-                    });
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.break_with("a previous receive failed mid-message");
-                    return Err(io_error(e, "while receiving"));
-                }
+        let dest = crate::wire::receive::dest_at(buf, offset)?;
+        let max = self.recv.max_message_size();
+        match self.receive(max, true)? {
+            Event::Buffered(range) => {
+                crate::wire::receive::copy_message(self.recv.message(range), dest)
             }
+            Event::Owned(message) => crate::wire::receive::move_message(message, dest),
+            Event::Header { length } if length > dest.len() as u64 => {
+                Err(Error::BufferTooShort(self.receive_vec(max)?))
+            }
+            Event::Header { length } => {
+                let mut fill = self.recv.fill_directly(&mut dest[..length as usize]);
+                while !fill.is_done() {
+                    let read = std::io::Read::read(&mut self.stream, fill.remaining());
+                    fill.after_read(read)?;
+                }
+                Ok(fill.len())
+            }
+            Event::Read => unreachable!("receive() reads"),
         }
-        Ok(length)
     }
 
     /// Receives one message and unpickles it (Python's `recv`).
     pub fn recv(&mut self) -> Result<Value> {
-        let data = self.recv_bytes()?;
-        Ok(crate::pickle::loads(&data)?)
+        self.recv_with(&DecodeOptions::default())
     }
 
     /// Receives one message and unpickles it under `options` (decoder limits).
     pub fn recv_with(&mut self, options: &DecodeOptions) -> Result<Value> {
-        let data = self.recv_bytes()?;
-        Ok(crate::pickle::loads_with(&data, options)?)
+        let event = self.receive(self.recv.max_message_size(), false)?;
+        let data = match &event {
+            Event::Buffered(range) => self.recv.message(range.clone()),
+            Event::Owned(message) => message,
+            event => unreachable!("not asked for: {event:?}"),
+        };
+        Ok(crate::pickle::loads_with(data, options)?)
     }
 
     /// Receives one message and deserializes it with [`crate::from_slice`] (the result
@@ -473,22 +342,13 @@ impl Connection {
         if self.has_buffered_data() {
             return Ok(true);
         }
-        #[cfg(windows)]
-        return self.pipe_poll(timeout);
-        #[cfg(unix)]
-        let mut fds = [libc::pollfd {
-            fd: self.stream.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        #[cfg(unix)]
-        Ok(poll_fds(&mut fds, timeout)? > 0)
+        self.stream.poll(timeout)
     }
 
     /// True when bytes already read from the socket wait in the connection's buffer (a
     /// readiness check on the descriptor alone would miss them).
     pub fn has_buffered_data(&self) -> bool {
-        self.rend > self.rstart
+        self.recv.has_buffered_data()
     }
 
     // ----- options -----
@@ -507,19 +367,19 @@ impl Connection {
     /// Sets the largest message [`Connection::recv_bytes`] accepts (`None`: no limit but
     /// memory). Default [`DEFAULT_MAX_MESSAGE_SIZE`].
     pub fn set_max_message_size(&mut self, max: Option<usize>) {
-        self.max_message_size = max;
+        self.recv.set_max_message_size(max);
     }
 
     /// The largest message accepted.
     pub fn max_message_size(&self) -> Option<usize> {
-        self.max_message_size
+        self.recv.max_message_size()
     }
 
     /// A second handle on the same socket (for sending from one thread while another
     /// receives). The clone has its own, empty, read buffer.
     pub fn try_clone(&self) -> Result<Connection> {
         let mut c = Connection::new(self.stream.try_clone()?);
-        c.max_message_size = self.max_message_size;
+        c.set_max_message_size(self.max_message_size());
         c.set_direction(self.readable, self.writable);
         Ok(c)
     }
@@ -547,41 +407,8 @@ impl Connection {
 
     /// Moves the bytes of a [`Handshake`] until it is done. An authentication failure
     /// closes the connection.
-    pub(crate) fn run_handshake(&mut self, mut handshake: Handshake) -> Result<()> {
-        let mut received: Option<Vec<u8>> = None;
-        loop {
-            let step = handshake.step(received.take().as_deref());
-            match step {
-                Ok(Step::Send(message)) => self.send_bytes(&message)?,
-                Ok(Step::Receive) => received = Some(self.recv_handshake()?),
-                Ok(Step::Done) => return Ok(()),
-                Ok(Step::Reject { reply, error }) => {
-                    let _ = self.send_bytes(reply);
-                    self.fail_authentication();
-                    return Err(error);
-                }
-                Err(e) => {
-                    if let Error::Authentication(_) = e {
-                        self.fail_authentication();
-                    }
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    fn fail_authentication(&mut self) {
-        self.stream.shutdown();
-        self.break_with("authentication failed");
-    }
-
-    fn recv_handshake(&mut self) -> Result<Vec<u8>> {
-        match self.recv_bytes_max(MAX_HANDSHAKE_MESSAGE) {
-            Err(Error::MessageTooLong { length, .. }) => Err(Error::Authentication(format!(
-                "handshake message of {length} bytes, the maximum is {MAX_HANDSHAKE_MESSAGE}"
-            ))),
-            other => other,
-        }
+    pub(crate) fn run_handshake(&mut self, handshake: Handshake) -> Result<()> {
+        block_on_ready(drive(self, handshake))
     }
 
     /// Runs `f` with both timeouts set to `timeout`, then restores the previous ones.
@@ -606,47 +433,37 @@ impl Connection {
     }
 }
 
-fn write_all(stream: &mut Stream, mut buf: &[u8]) -> Result<()> {
-    while !buf.is_empty() {
-        match stream.write(buf) {
-            Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(e, "while sending")),
-        }
+/// The blocking shell's handshake I/O: each future does its work when first polled.
+impl MessageIo for Connection {
+    async fn send_message(&mut self, message: &[u8]) -> Result<()> {
+        self.send_bytes(message)
+    }
+
+    async fn recv_message(&mut self, max: usize) -> Result<Vec<u8>> {
+        self.recv_bytes_max(max)
+    }
+
+    fn fail_authentication(&mut self) {
+        self.stream.shutdown();
+        self.recv.break_with(Broken::AuthenticationFailed);
+    }
+}
+
+/// Writes one frame: a message-mode stream takes it whole, a byte stream in as many
+/// (vectored) writes as it needs.
+fn write_frame(stream: &mut Stream, mut out: Outgoing<'_>) -> Result<()> {
+    if stream.framing() == Framing::Message {
+        let sent = stream.send_message(out.message());
+        return out.after_message(sent);
+    }
+    while !out.is_done() {
+        let written = std::io::Write::write_vectored(stream, &out.slices());
+        out.after_write(written)?;
     }
     Ok(())
 }
 
-fn write_all_vectored(stream: &mut Stream, mut header: &[u8], mut payload: &[u8]) -> Result<()> {
-    while !header.is_empty() {
-        match stream.write_vectored(&[IoSlice::new(header), IoSlice::new(payload)]) {
-            Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-            Ok(n) if n < header.len() => header = &header[n..],
-            Ok(n) => {
-                payload = &payload[n - header.len()..];
-                header = &[];
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(e, "while sending")),
-        }
-    }
-    write_all(stream, payload)
-}
-
-#[cfg(unix)]
-impl AsFd for Connection {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-#[cfg(unix)]
-impl AsRawFd for Connection {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(Connection, |c| c.stream.as_fd());
 
 #[cfg(unix)]
 impl IntoRawFd for Connection {

@@ -7,13 +7,20 @@
 //!
 //! | layer | module | does I/O? |
 //! |---|---|---|
+//! | errors (one public [`Error`]; the codec's and the wire's narrow errors) | [`error`] | no |
 //! | frames (length prefixes) | [`wire::frame`] | no |
 //! | digest challenge (both generations) | [`wire::handshake`] | no |
+//! | connection core: read buffer, frame cutting, send-header placement, broken state | [`wire::receive`], [`wire::send`] | no |
 //! | pickle ⇄ [`Value`] | [`pickle`], [`value`] | no |
 //! | addresses | [`address`] | resolves names only |
-//! | blocking endpoints | [`Listener`], [`Client`], [`Connection`] | yes |
+//! | transport: sockets, OS pipes, Windows named pipes, readiness | `transport` (internal) | yes |
+//! | blocking endpoints | [`Listener`], [`Client`], [`Connection`], [`pipe()`], [`wait()`] | yes |
 //! | async endpoints (feature `tokio`) | `tokio::AsyncListener`, `AsyncClient`, `AsyncConnection` | yes |
 //! | debugging: relay/proxy, recordings, replay, pickle disassembly | `relay`, `recording`, `replay`, [`pickle::dis`] | yes (but `dis`) |
+//!
+//! Each layer uses only the ones above it in this table (`scripts/module-cycles.py`
+//! checks that no module leads back to itself); the blocking and async endpoints are
+//! thin shells that move bytes between a stream and the connection core.
 //!
 //! ```no_run
 //! use mpconn::{Client, Value};
@@ -43,14 +50,12 @@ pub mod replay;
 #[cfg(unix)]
 pub mod server;
 pub mod shared_memory;
-mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod transport;
 pub mod value;
 #[cfg(unix)]
 pub mod wait;
-#[cfg(windows)]
-mod windows_pipe;
 pub mod wire;
 
 pub use address::{Address, Family};

@@ -1,20 +1,14 @@
 //! [`Listener`]: Python's `multiprocessing.connection.Listener`.
 use std::fmt;
-use std::net::TcpListener;
-#[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-#[cfg(unix)]
-use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use socket2::{Domain, Socket, Type};
-
 use crate::address::Family;
-use crate::stream::Stream;
+use crate::transport::listen::Bound;
+#[cfg(unix)]
+use crate::transport::listen::ListenSocket;
 use crate::wire::handshake::AuthKey;
-use crate::{Address, Connection, Digest, Error, Result};
+use crate::{Address, Connection, Digest, Result};
 
 pub use crate::connection::DEFAULT_MAX_MESSAGE_SIZE;
 
@@ -99,34 +93,22 @@ impl ListenerOptions {
     }
 }
 
-#[derive(Debug)]
-enum ListenSocket {
-    Tcp(TcpListener),
-    #[cfg(unix)]
-    Unix(UnixListener),
-    #[cfg(windows)]
-    Pipe(crate::windows_pipe::PipeListener),
-}
-
 /// Python's `Listener`: binds, accepts, authenticates.
 ///
 /// `accept` takes `&self`, so one listener can be shared between threads. Dropping it
 /// closes the socket and removes a filesystem socket file (and the private directory
 /// [`Listener::bind_any`] made for it), as CPython's `close` does.
 pub struct Listener {
-    socket: ListenSocket,
-    address: Address,
+    bound: Bound,
     key: Option<AuthKey>,
     options: ListenerOptions,
     last_accepted: Mutex<Option<Address>>,
-    unlink: Option<PathBuf>,
-    remove_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for Listener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Listener")
-            .field("address", &self.address)
+            .field("address", self.bound.address())
             .field("options", &self.options)
             .finish()
     }
@@ -180,73 +162,10 @@ impl Listener {
 
     /// Binds `address` with `options`. TCP sockets get `SO_REUSEADDR`, as in CPython.
     pub fn bind_with(address: &Address, options: ListenerOptions) -> Result<Listener> {
-        let (socket, unlink) = match address {
-            Address::Inet { .. } => {
-                let mut last = None;
-                let mut bound = None;
-                for addr in address.resolve()? {
-                    match bind_tcp(addr, options.backlog) {
-                        Ok(l) => {
-                            bound = Some(l);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                match bound {
-                    Some(l) => (ListenSocket::Tcp(l), None),
-                    None => {
-                        return Err(last
-                            .map(Error::Io)
-                            .unwrap_or_else(|| address.error("no address")))
-                    }
-                }
-            }
-            #[cfg(not(unix))]
-            Address::Unix(_) | Address::Abstract(_) => {
-                return Err(address.error("AF_UNIX addresses need a Unix system"))
-            }
-            #[cfg(windows)]
-            Address::Pipe(name) => (
-                ListenSocket::Pipe(crate::windows_pipe::PipeListener::bind(name)?),
-                None,
-            ),
-            #[cfg(not(windows))]
-            Address::Pipe(_) => {
-                return Err(address.error("named pipes (AF_PIPE) exist only on Windows"))
-            }
-            #[cfg(unix)]
-            Address::Unix(_) | Address::Abstract(_) => {
-                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-                socket.bind(&address.unix_sockaddr()?)?;
-                socket.listen(options.backlog)?;
-                let unlink = match address {
-                    Address::Unix(p) => Some(p.clone()),
-                    _ => None,
-                };
-                (
-                    ListenSocket::Unix(UnixListener::from(std::os::fd::OwnedFd::from(socket))),
-                    unlink,
-                )
-            }
-        };
-        let bound_address = match &socket {
-            ListenSocket::Tcp(l) => Address::from(l.local_addr()?),
-            #[cfg(unix)]
-            ListenSocket::Unix(_) => address.clone(),
-            #[cfg(windows)]
-            ListenSocket::Pipe(_) => address.clone(),
-        };
-        let key = options.authkey.as_deref().map(AuthKey::new);
-        Ok(Listener {
-            socket,
-            address: bound_address,
-            key,
+        Ok(Listener::from_bound(
+            Bound::bind(address, options.backlog)?,
             options,
-            last_accepted: Mutex::new(None),
-            unlink,
-            remove_dir: None,
-        })
+        ))
     }
 
     /// Binds an arbitrary free address of `family` (Python's `Listener(family=...)` with no
@@ -254,69 +173,32 @@ impl Listener {
     /// temporary directory, a random abstract name, or a random named pipe
     /// `\\.\pipe\mpconn-<pid>-<random>` (Windows).
     pub fn bind_any(family: Family, options: ListenerOptions) -> Result<Listener> {
-        let tag = random_tag();
-        match family {
-            Family::Inet => Listener::bind_with(
-                &Address::Inet {
-                    host: "127.0.0.1".into(),
-                    port: 0,
-                },
-                options,
-            ),
-            Family::Abstract => Listener::bind_with(
-                &Address::Abstract(format!("mpconn-{tag}").into_bytes()),
-                options,
-            ),
-            Family::Pipe => Listener::bind_with(
-                &Address::Pipe(format!(r"\\.\pipe\mpconn-{}-{tag}", std::process::id())),
-                options,
-            ),
-            #[cfg(not(unix))]
-            Family::Unix => Err(Error::Address {
-                address: "(a private temporary directory)".into(),
-                reason: "AF_UNIX addresses need a Unix system".into(),
-            }),
-            #[cfg(unix)]
-            Family::Unix => {
-                use std::os::unix::fs::DirBuilderExt;
-                let dir = std::env::temp_dir().join(format!("mpconn-{tag}"));
-                std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-                let result = Listener::bind_with(&Address::Unix(dir.join("listener")), options);
-                match result {
-                    Ok(mut l) => {
-                        l.remove_dir = Some(dir);
-                        Ok(l)
-                    }
-                    Err(e) => {
-                        let _ = std::fs::remove_dir(&dir);
-                        Err(e)
-                    }
-                }
-            }
+        Ok(Listener::from_bound(
+            Bound::bind_any(family, options.backlog)?,
+            options,
+        ))
+    }
+
+    fn from_bound(bound: Bound, options: ListenerOptions) -> Listener {
+        Listener {
+            bound,
+            key: options.authkey.as_deref().map(AuthKey::new),
+            options,
+            last_accepted: Mutex::new(None),
         }
+    }
+
+    /// The bound socket and the options, for the tokio listener to take over.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn into_parts(self) -> (Bound, ListenerOptions) {
+        (self.bound, self.options)
     }
 
     /// Accepts one connection without authenticating it; call
     /// [`PendingConnection::authenticate`] (e.g. in a worker thread, so that a slow peer
     /// never blocks the next accept).
     pub fn accept_pending(&self) -> Result<PendingConnection> {
-        let stream = loop {
-            let r = match &self.socket {
-                ListenSocket::Tcp(l) => l.accept().map(|(s, _)| {
-                    let _ = s.set_nodelay(true);
-                    Stream::Tcp(s)
-                }),
-                #[cfg(unix)]
-                ListenSocket::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
-                #[cfg(windows)]
-                ListenSocket::Pipe(l) => l.accept().map(Stream::Pipe),
-            };
-            match r {
-                Ok(s) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let stream = self.bound.accept()?;
         let peer = stream.peer();
         *self.last_accepted.lock().unwrap_or_else(|p| p.into_inner()) = peer.clone();
         let mut conn = Connection::new(stream);
@@ -338,7 +220,7 @@ impl Listener {
 
     /// The bound address (port 0 resolved).
     pub fn address(&self) -> Address {
-        self.address.clone()
+        self.bound.address().clone()
     }
 
     /// The peer of the last accepted connection (`None` before the first accept, or when
@@ -362,44 +244,7 @@ impl Listener {
     }
 }
 
-fn bind_tcp(addr: std::net::SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    Ok(socket.into())
-}
-
-fn random_tag() -> String {
-    let mut bytes = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Some(path) = &self.unlink {
-            let _ = std::fs::remove_file(path);
-        }
-        if let Some(dir) = &self.remove_dir {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
-#[cfg(unix)]
-impl AsFd for Listener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        match &self.socket {
-            ListenSocket::Tcp(l) => l.as_fd(),
-            ListenSocket::Unix(l) => l.as_fd(),
-        }
-    }
-}
-
-#[cfg(unix)]
-impl AsRawFd for Listener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.as_fd().as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(Listener, |l| match l.bound.socket() {
+    ListenSocket::Tcp(s) => s.as_fd(),
+    ListenSocket::Unix(s) => s.as_fd(),
+});

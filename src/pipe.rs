@@ -4,8 +4,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 
-#[cfg(unix)]
-use crate::stream::Stream;
+use crate::transport::Stream;
 use crate::{Connection, Result};
 
 /// A pair of connected ends (Python's `Pipe(duplex)`).
@@ -14,8 +13,14 @@ use crate::{Connection, Result};
 /// * `duplex = false`: `(reader, writer)` over an OS pipe; the reader cannot send and the
 ///   writer cannot receive (both give [`crate::Error::Closed`]), as in CPython.
 ///
-/// Both descriptors are close-on-exec; pass one to a child process explicitly (e.g.
-/// Python's `pass_fds`) and wrap it there with `multiprocessing.connection.Connection(fd)`.
+/// Both descriptors are close-on-exec; pass one to a child process explicitly and wrap
+/// it there:
+///
+/// * a Python child: `subprocess.Popen([...], pass_fds=[fd])`, then
+///   `multiprocessing.connection.Connection(fd)` in the child;
+/// * a Rust child: [`Connection::set_inheritable`] on the end, its number on the command
+///   line of a [`std::process::Command`], then [`Connection::from_owned_fd`] in the
+///   child (the example is on [`Connection::set_inheritable`]).
 ///
 /// ```
 /// let (mut reader, mut writer) = mpconn::pipe(false).unwrap();
@@ -29,7 +34,14 @@ use crate::{Connection, Result};
 pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
     #[cfg(windows)]
     {
-        crate::windows_pipe::pair(duplex)
+        let (a, b) = crate::transport::windows_pipe::pair()?;
+        let mut a = Connection::new(Stream::Pipe(a));
+        let mut b = Connection::new(Stream::Pipe(b));
+        if !duplex {
+            a.set_direction(true, false);
+            b.set_direction(false, true);
+        }
+        Ok((a, b))
     }
     #[cfg(unix)]
     {

@@ -13,7 +13,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
-use crate::stream::poll_fds;
+use crate::transport::poll::poll_fds;
 use crate::{Connection, Listener, Result};
 
 /// Something [`wait`] can wait on: a [`Connection`] (readable data, or the peer closed),

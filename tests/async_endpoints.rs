@@ -11,6 +11,26 @@ use mpconn::tokio::{AsyncClient, AsyncConnection, AsyncListener};
 use mpconn::{Address, ClientOptions, Digest, Error, Family, ListenerOptions, Value};
 use tokio::io::AsyncWriteExt;
 
+/// The socket families this platform has (AF_UNIX, path and abstract, only on Unix).
+#[cfg(unix)]
+const FAMILIES: &[Family] = &[Family::Inet, Family::Unix, Family::Abstract];
+#[cfg(not(unix))]
+const FAMILIES: &[Family] = &[Family::Inet];
+/// TCP, and AF_UNIX where there is one.
+#[cfg(unix)]
+const INET_AND_LOCAL: &[Family] = &[Family::Inet, Family::Unix];
+#[cfg(not(unix))]
+const INET_AND_LOCAL: &[Family] = &[Family::Inet];
+/// A local family: AF_UNIX (a path, or an abstract name) where there is one, else TCP.
+#[cfg(unix)]
+const LOCAL: Family = Family::Unix;
+#[cfg(unix)]
+const LOCAL_ABSTRACT: Family = Family::Abstract;
+#[cfg(not(unix))]
+const LOCAL: Family = Family::Inet;
+#[cfg(not(unix))]
+const LOCAL_ABSTRACT: Family = Family::Inet;
+
 fn pattern(size: usize, seed: usize) -> Vec<u8> {
     (0..size)
         .map(|i| ((i * 31 + seed * 7) % 251) as u8)
@@ -44,7 +64,7 @@ enum Keys {
 
 #[tokio::test]
 async fn tokio_echo_every_family_and_key_case() {
-    for family in [Family::Inet, Family::Unix, Family::Abstract] {
+    for &family in FAMILIES {
         for keys in [
             Keys::None,
             Keys::Same,
@@ -127,6 +147,7 @@ async fn tokio_wrong_key_fails_on_both_sides() {
     }
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn tokio_handshake_timeout_and_silent_peer() {
     let listener = AsyncListener::bind_any(
@@ -185,7 +206,7 @@ async fn tokio_message_over_the_maximum_is_refused_and_closes() {
 
 #[tokio::test]
 async fn tokio_recv_bytes_into_fits_or_carries_the_message() {
-    let listener = AsyncListener::bind_any(Family::Abstract, ListenerOptions::new()).unwrap();
+    let listener = AsyncListener::bind_any(LOCAL_ABSTRACT, ListenerOptions::new()).unwrap();
     let mut client = AsyncClient::connect(&listener.address(), None)
         .await
         .unwrap();
@@ -315,6 +336,7 @@ async fn tokio_cancelled_recv_mid_message_keeps_the_connection_usable() {
     assert!(matches!(conn.recv_bytes().await, Err(Error::Eof)));
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn tokio_cancelled_value_recv_then_whole_value() {
     let listener = AsyncListener::bind_any(Family::Unix, ListenerOptions::new()).unwrap();
@@ -337,7 +359,7 @@ async fn tokio_cancelled_value_recv_then_whole_value() {
 
 #[tokio::test]
 async fn tokio_cancelled_send_mid_frame_refuses_further_sends() {
-    let listener = AsyncListener::bind_any(Family::Unix, ListenerOptions::new()).unwrap();
+    let listener = AsyncListener::bind_any(LOCAL, ListenerOptions::new()).unwrap();
     let mut client = AsyncClient::connect(&listener.address(), None)
         .await
         .unwrap();
@@ -408,7 +430,7 @@ async fn tokio_split_halves_send_and_receive_at_once() {
 async fn tokio_1000_concurrent_clients_lose_nothing() {
     const CLIENTS: usize = 1000;
     const MESSAGES: usize = 10;
-    for family in [Family::Inet, Family::Unix] {
+    for &family in INET_AND_LOCAL {
         let listener = Arc::new(
             AsyncListener::bind_any(family, ListenerOptions::new().authkey(b"k").backlog(1024))
                 .unwrap(),
@@ -637,7 +659,7 @@ async fn tokio_cancelled_recv_bytes_into_mid_payload_loses_nothing() {
 
 #[tokio::test]
 async fn tokio_borrowed_split_receives_and_sends_in_one_select() {
-    let listener = AsyncListener::bind_any(Family::Unix, ListenerOptions::new()).unwrap();
+    let listener = AsyncListener::bind_any(LOCAL, ListenerOptions::new()).unwrap();
     let mut client = AsyncClient::connect(&listener.address(), None)
         .await
         .unwrap();

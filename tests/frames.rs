@@ -243,10 +243,11 @@ fn a_message_then_eof_gives_the_message_then_eof() {
 #[test]
 fn the_decoder_tells_eof_from_truncation() {
     let mut dec = FrameDecoder::new(None);
-    assert!(matches!(dec.eof_error(), Error::Eof));
+    // The decoder's own error, as users see it (`mpconn::Error`).
+    assert!(matches!(Error::from(dec.eof_error()), Error::Eof));
     let _ = dec.feed(&[0, 0]).unwrap();
     assert!(matches!(
-        dec.eof_error(),
+        Error::from(dec.eof_error()),
         Error::Truncated {
             expected: 4,
             received: 2
@@ -254,7 +255,7 @@ fn the_decoder_tells_eof_from_truncation() {
     ));
     let _ = dec.feed(&[0, 5, 1]).unwrap();
     assert!(matches!(
-        dec.eof_error(),
+        Error::from(dec.eof_error()),
         Error::Truncated {
             expected: 5,
             received: 1
@@ -339,6 +340,7 @@ fn a_huge_announced_length_without_bytes_allocates_only_what_arrives() {
 fn the_decoder_checks_the_maximum_before_allocating() {
     let mut dec = FrameDecoder::new(Some(100));
     let (r, largest) = largest_allocation(|| dec.feed(&[0x7f, 0xff, 0xff, 0xff]));
+    let r = r.map_err(Error::from);
     assert!(matches!(r, Err(Error::MessageTooLong { .. })), "{r:?}");
     assert!(largest < 1024, "allocated {largest} bytes");
     let mut dec = FrameDecoder::new(None);

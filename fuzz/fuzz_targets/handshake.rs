@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) => assert_eq!(reply, WELCOME),
         Err(e) => {
             assert_eq!(reply, FAILURE);
-            assert!(matches!(e, mpconn::Error::Authentication(_)), "{e:?}");
+            assert!(matches!(e, mpconn::wire::AuthError::Failed(_)), "{e:?}");
         }
     }
     // The right answer to our own challenge always verifies.

@@ -16,11 +16,10 @@
 mod decode;
 pub mod dis;
 mod encode;
-mod error;
 pub mod opcodes;
 mod typed;
 
-pub use error::{PickleError, PickleErrorKind};
+pub use crate::error::{PickleError, PickleErrorKind};
 pub use typed::{from_slice, from_slice_with, to_vec, to_vec_into, to_vec_with};
 
 use crate::value::Value;

@@ -1,10 +1,5 @@
 //! [`AsyncClient`]: Python's `Client` on tokio.
-use std::io;
-use std::os::fd::OwnedFd;
-use std::time::Duration;
-
-use ::tokio::net::{TcpStream, UnixStream};
-use socket2::{Domain, Socket, Type};
+use ::tokio::net::TcpStream;
 
 use super::AsyncConnection;
 use crate::wire::handshake::Handshake;
@@ -71,32 +66,48 @@ async fn open(address: &Address) -> Result<AsyncConnection> {
                 .unwrap_or_else(|| address.error("the name resolved to no address")))
         }
         Address::Pipe(_) => Err(address.error("named pipes are not supported by the async API")),
+        #[cfg(not(unix))]
         Address::Unix(_) | Address::Abstract(_) => {
-            let sockaddr = address.unix_sockaddr()?;
-            // A non-blocking AF_UNIX connect fails with EAGAIN while the listener's
-            // backlog is full, where a blocking one would wait: wait too, backing off.
-            let mut pause = Duration::from_millis(1);
-            loop {
-                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-                socket.set_nonblocking(true)?;
-                match socket.connect(&sockaddr) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        ::tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_millis(50));
-                        continue;
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                let std = std::os::unix::net::UnixStream::from(OwnedFd::from(socket));
-                let stream = UnixStream::from_std(std)?;
-                stream.writable().await?;
-                if let Some(e) = stream.take_error()? {
-                    return Err(e.into());
-                }
-                return Ok(AsyncConnection::from_unix(stream));
-            }
+            Err(address.error("AF_UNIX addresses need a Unix system"))
         }
+        #[cfg(unix)]
+        Address::Unix(_) | Address::Abstract(_) => open_unix(address).await,
+    }
+}
+
+/// Connects an AF_UNIX stream socket.
+#[cfg(unix)]
+async fn open_unix(address: &Address) -> Result<AsyncConnection> {
+    use std::io;
+    use std::os::fd::OwnedFd;
+    use std::time::Duration;
+
+    use ::tokio::net::UnixStream;
+    use socket2::{Domain, Socket, Type};
+
+    let sockaddr = address.unix_sockaddr()?;
+    // A non-blocking AF_UNIX connect fails with EAGAIN while the listener's backlog is
+    // full, where a blocking one would wait: wait too, backing off.
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&sockaddr) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ::tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+                continue;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let std = std::os::unix::net::UnixStream::from(OwnedFd::from(socket));
+        let stream = UnixStream::from_std(std)?;
+        stream.writable().await?;
+        if let Some(e) = stream.take_error()? {
+            return Err(e.into());
+        }
+        return Ok(AsyncConnection::from_unix(stream));
     }
 }

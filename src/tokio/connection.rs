@@ -1,58 +1,27 @@
 //! [`AsyncConnection`] and its halves [`AsyncRecvHalf`] / [`AsyncSendHalf`].
 use std::fmt;
-use std::io::{self, IoSlice};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncReadExt, AsyncWriteExt};
-use ::tokio::net::{TcpStream, UnixStream};
+use ::tokio::net::TcpStream;
+#[cfg(unix)]
+use ::tokio::net::UnixStream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::stream::{self, ReadStream, WriteStream};
 use crate::pickle::{DecodeOptions, EncodeOptions};
-use crate::wire::frame::{
-    self, check_length, encode_header, parse_header, FrameDecoder, HeaderStatus, LONG_HEADER_LEN,
-};
-use crate::wire::handshake::{Digest, Handshake, Step, MAX_HANDSHAKE_MESSAGE};
-use crate::{Address, Error, Result, Value, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::wire::drive::{drive, MessageIo};
+use crate::wire::handshake::{Digest, Handshake};
+use crate::wire::receive::{copy_message, dest_at, move_message, Event, ReadInto, Receiver};
+use crate::wire::send::{Framing, Outgoing, Sender};
+use crate::wire::Broken;
+use crate::{Address, Error, Result, Value};
 
 /// Size of a connection's read buffer. Bytes of several small messages arriving together
 /// are read at once; a payload with at least this much still to come is read straight
 /// into its own vector.
 const READ_BUFFER: usize = 16 * 1024;
-/// A write buffer that grew beyond this is released after use.
-const KEEP_WRITE_BUFFER: usize = 1 << 20;
-/// Why a send half refuses further use after a partial write.
-const MID_SEND: &str = "a previous send failed or was cancelled mid-message";
-
-/// Where a received message is: in the read buffer, or in a vector of its own; or, when
-/// asked for, only its header has been read and the payload is pending in the decoder.
-enum Got {
-    Range(usize, usize),
-    Owned(Vec<u8>),
-    Pending,
-}
-
-/// A payload being read straight into a caller's buffer. If the receive is dropped
-/// before the payload is complete, the bytes read so far go back to the decoder, so
-/// cancelling loses nothing.
-struct DirectFill<'a> {
-    decoder: &'a mut FrameDecoder,
-    dest: &'a mut [u8],
-    filled: usize,
-    done: bool,
-}
-
-impl Drop for DirectFill<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            let received = self.dest[..self.filled].to_vec();
-            self.decoder
-                .resume_payload(self.dest.len() as u64, received);
-        }
-    }
-}
 
 /// The receiving half of an [`AsyncConnection`] (see [`AsyncConnection::into_split`]).
 ///
@@ -62,12 +31,7 @@ impl Drop for DirectFill<'_> {
 /// nothing, and the next receive returns the whole message.
 pub struct AsyncRecvHalf {
     stream: ReadStream,
-    rbuf: Vec<u8>,
-    rstart: usize,
-    rend: usize,
-    decoder: FrameDecoder,
-    max_message_size: Option<usize>,
-    broken: Option<&'static str>,
+    recv: Receiver,
 }
 
 /// The sending half of an [`AsyncConnection`] (see [`AsyncConnection::into_split`]).
@@ -79,8 +43,7 @@ pub struct AsyncRecvHalf {
 /// EOF) even while the receiving half lives on.
 pub struct AsyncSendHalf {
     stream: WriteStream,
-    wbuf: Vec<u8>,
-    broken: Option<&'static str>,
+    send: Sender,
 }
 
 /// One end of a `multiprocessing.connection` link, driven by tokio: the async twin of
@@ -105,11 +68,11 @@ impl fmt::Debug for AsyncRecvHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncRecvHalf")
             .field("kind", &self.stream.kind())
-            .field("fd", &self.stream.raw_fd())
-            .field("buffered", &(self.rend - self.rstart))
-            .field("mid_message", &!self.decoder.at_boundary())
-            .field("max_message_size", &self.max_message_size)
-            .field("broken", &self.broken)
+            .field("id", &self.stream.id())
+            .field("buffered", &self.recv.has_buffered_data())
+            .field("partial_message", &self.recv.partial_message())
+            .field("max_message_size", &self.recv.max_message_size())
+            .field("broken", &self.recv.broken())
             .finish()
     }
 }
@@ -117,8 +80,8 @@ impl fmt::Debug for AsyncRecvHalf {
 impl fmt::Debug for AsyncSendHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncSendHalf")
-            .field("fd", &self.as_raw_fd())
-            .field("broken", &self.broken)
+            .field("id", &self.stream.id())
+            .field("send", &self.send)
             .finish()
     }
 }
@@ -132,148 +95,58 @@ impl fmt::Debug for AsyncConnection {
     }
 }
 
-fn io_error(e: io::Error, what: &str) -> Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout(what.to_string()),
-        _ => Error::Io(e),
-    }
-}
-
 // ----- receiving -----
 
 impl AsyncRecvHalf {
     fn new(stream: ReadStream) -> AsyncRecvHalf {
         AsyncRecvHalf {
             stream,
-            rbuf: Vec::new(),
-            rstart: 0,
-            rend: 0,
-            decoder: FrameDecoder::new(Some(DEFAULT_MAX_MESSAGE_SIZE)),
-            max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
-            broken: None,
+            recv: Receiver::new(READ_BUFFER),
         }
     }
 
-    fn break_with(&mut self, why: &'static str) {
-        self.broken = Some(why);
-        self.rstart = 0;
-        self.rend = 0;
-    }
-
-    /// A header announced too much: as CPython, close without reading the payload.
-    fn refuse(&mut self, e: Error) -> Error {
-        stream::shutdown(self.stream.as_fd());
-        self.break_with("closed after a message over the maximum size");
-        e
-    }
-
-    /// Receives the next whole message, wherever it ends up; with `header_only`, returns
-    /// [`Got::Pending`] as soon as a header is in and its payload not yet. Cancel-safe:
-    /// every byte read is in `rbuf` or in the decoder before the next await.
-    async fn next_message(&mut self, max: Option<usize>, header_only: bool) -> Result<Got> {
-        if let Some(why) = self.broken {
-            return Err(Error::Closed(why));
-        }
+    /// Moves bytes until the receiver has the next message no longer than `max` (or,
+    /// with `header_only`, the header of a large one). Cancel-safe: every byte read is
+    /// in the receiver before the next await.
+    async fn receive(&mut self, max: Option<usize>, header_only: bool) -> Result<Event> {
         loop {
-            if let Some(message) = self.decoder.take_message() {
-                return Ok(Got::Owned(message));
-            }
-            if self.rend > self.rstart {
-                let buffered = &self.rbuf[self.rstart..self.rend];
-                if self.decoder.at_boundary() {
-                    // A whole frame already buffered is handed out without a copy.
-                    match parse_header(buffered) {
-                        Ok(HeaderStatus::Complete { length, header_len }) => {
-                            if let Err(e) = check_length(length, max) {
-                                return Err(self.refuse(e));
-                            }
-                            if header_len as u64 + length <= buffered.len() as u64 {
-                                let start = self.rstart + header_len;
-                                let end = start + length as usize;
-                                self.rstart = end;
-                                return Ok(Got::Range(start, end));
-                            }
-                        }
-                        Ok(HeaderStatus::Incomplete { .. }) => {}
-                        Err(e) => {
-                            self.break_with("received an invalid frame header");
-                            return Err(e);
-                        }
-                    }
-                }
-                self.decoder.set_max(max);
-                match self.decoder.feed(&self.rbuf[self.rstart..self.rend]) {
-                    Ok((used, message)) => {
-                        self.rstart += used;
-                        if let Some(message) = message {
-                            return Ok(Got::Owned(message));
-                        }
-                    }
-                    Err(e @ Error::MessageTooLong { .. }) => return Err(self.refuse(e)),
-                    Err(e) => {
-                        self.break_with("received an invalid frame header");
-                        return Err(e);
-                    }
-                }
-                debug_assert_eq!(self.rstart, self.rend, "feed uses all it is given");
-            }
-            self.rstart = 0;
-            self.rend = 0;
-            if header_only && self.decoder.progress().is_some() {
-                return Ok(Got::Pending);
-            }
-            let read = match self.decoder.payload_buffer() {
-                Some((payload, lacking)) if lacking >= READ_BUFFER as u64 => {
-                    (&mut self.stream).take(lacking).read_buf(payload).await
-                }
-                _ => {
-                    if self.rbuf.is_empty() {
-                        self.rbuf = vec![0; READ_BUFFER];
-                    }
-                    let r = self.stream.read(&mut self.rbuf).await;
-                    if let Ok(n) = r {
-                        self.rend = n;
-                    }
-                    r
-                }
-            };
-            match read {
-                Ok(0) => {
-                    let e = self.decoder.eof_error();
-                    if !matches!(e, Error::Eof) {
-                        self.break_with("the peer closed inside a message");
+            match self.recv.next(max, header_only) {
+                Ok(Event::Read) => {}
+                Ok(event) => return Ok(event),
+                Err(e) => {
+                    if let Error::MessageTooLong { .. } = e {
+                        // As CPython: close without reading the payload.
+                        self.stream.shutdown();
                     }
                     return Err(e);
                 }
-                Ok(_) => {
-                    if let Some(message) = self.decoder.take_message() {
-                        return Ok(Got::Owned(message));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if !self.decoder.at_boundary() {
-                        self.break_with("a previous receive failed mid-message");
-                    }
-                    return Err(io_error(e, "while receiving"));
-                }
             }
+            let read = match self.recv.read_into() {
+                ReadInto::Buffer(buf) => self.stream.read(buf).await,
+                ReadInto::Payload { payload, lacking } => {
+                    (&mut self.stream)
+                        .take(lacking as u64)
+                        .read_buf(payload)
+                        .await
+                }
+            };
+            self.recv.after_read(read)?;
         }
     }
 
     /// Receives the next whole message into a vector.
-    async fn next_vec(&mut self, max: Option<usize>) -> Result<Vec<u8>> {
-        match self.next_message(max, false).await? {
-            Got::Range(start, end) => Ok(self.rbuf[start..end].to_vec()),
-            Got::Owned(v) => Ok(v),
-            Got::Pending => unreachable!("not asked for"),
+    async fn receive_vec(&mut self, max: Option<usize>) -> Result<Vec<u8>> {
+        match self.receive(max, false).await? {
+            Event::Buffered(range) => Ok(self.recv.message(range).to_vec()),
+            Event::Owned(message) => Ok(message),
+            event => unreachable!("not asked for: {event:?}"),
         }
     }
 
     /// Receives one message, refusing (and closing on) one longer than the maximum
     /// message size. Cancel-safe.
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>> {
-        self.next_vec(self.max_message_size).await
+        self.receive_vec(self.recv.max_message_size()).await
     }
 
     /// Receives one message, refusing (and closing) when it announces more than `max`
@@ -281,8 +154,7 @@ impl AsyncRecvHalf {
     /// message size is in force. Cancel-safe; when a cancelled receive had already read a
     /// header, the limit it was checked against stays in force for that message.
     pub async fn recv_bytes_max(&mut self, max: usize) -> Result<Vec<u8>> {
-        let max = Some(self.max_message_size.map_or(max, |m| m.min(max)));
-        self.next_vec(max).await
+        self.receive_vec(self.recv.limit(max)).await
     }
 
     /// Receives one message into `buf[offset..]`, returning its length; one that does not
@@ -293,73 +165,24 @@ impl AsyncRecvHalf {
     /// dropped midway, the bytes it read are copied back into the connection, so the
     /// next receive returns the whole message (`buf` may then hold part of it).
     pub async fn recv_bytes_into(&mut self, buf: &mut [u8], offset: usize) -> Result<usize> {
-        if offset > buf.len() {
-            return Err(Error::Value(format!(
-                "offset {offset} is past the end of a {}-byte buffer",
-                buf.len()
-            )));
-        }
-        let max = self.max_message_size;
-        let room = buf.len() - offset;
-        let message: &[u8] = match self.next_message(max, true).await? {
-            Got::Range(start, end) => &self.rbuf[start..end],
-            Got::Owned(v) if v.len() > room => return Err(Error::BufferTooShort(v)),
-            Got::Owned(v) => {
-                buf[offset..offset + v.len()].copy_from_slice(&v);
-                return Ok(v.len());
+        let dest = dest_at(buf, offset)?;
+        let max = self.recv.max_message_size();
+        match self.receive(max, true).await? {
+            Event::Buffered(range) => copy_message(self.recv.message(range), dest),
+            Event::Owned(message) => move_message(message, dest),
+            Event::Header { length } if length > dest.len() as u64 => {
+                Err(Error::BufferTooShort(self.receive_vec(max).await?))
             }
-            Got::Pending => {
-                let (_, expected) = self.decoder.progress().expect("a payload is pending");
-                if expected > room as u64 {
-                    return Err(Error::BufferTooShort(self.next_vec(max).await?));
+            Event::Header { length } => {
+                let mut fill = self.recv.fill_directly(&mut dest[..length as usize]);
+                while !fill.is_done() {
+                    let read = self.stream.read(fill.remaining()).await;
+                    fill.after_read(read)?;
                 }
-                return self
-                    .fill_directly(&mut buf[offset..offset + expected as usize])
-                    .await;
+                Ok(fill.len())
             }
-        };
-        if message.len() > room {
-            return Err(Error::BufferTooShort(message.to_vec()));
+            Event::Read => unreachable!("receive() reads"),
         }
-        buf[offset..offset + message.len()].copy_from_slice(message);
-        Ok(message.len())
-    }
-
-    /// Reads the pending payload straight into `dest` (exactly its length).
-    async fn fill_directly(&mut self, dest: &mut [u8]) -> Result<usize> {
-        let (so_far, _) = self.decoder.take_payload().expect("a payload is pending");
-        dest[..so_far.len()].copy_from_slice(&so_far);
-        let length = dest.len();
-        let mut fill = DirectFill {
-            decoder: &mut self.decoder,
-            dest,
-            filled: so_far.len(),
-            done: false,
-        };
-        let failure = loop {
-            if fill.filled == length {
-                fill.done = true;
-                return Ok(length);
-            }
-            match self.stream.read(&mut fill.dest[fill.filled..]).await {
-                Ok(0) => {
-                    break Error::Truncated {
-                        expected: length as u64,
-                        received: fill.filled as u64,
-                    }
-                }
-                Ok(n) => fill.filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break io_error(e, "while receiving"),
-            }
-        };
-        fill.done = true;
-        drop(fill);
-        self.break_with(match failure {
-            Error::Truncated { .. } => "the peer closed inside a message",
-            _ => "a previous receive failed mid-message",
-        });
-        Err(failure)
     }
 
     /// Receives one message and unpickles it (Python's `recv`). Cancel-safe.
@@ -370,59 +193,60 @@ impl AsyncRecvHalf {
     /// Receives one message and unpickles it under `options` (decoder limits).
     /// Cancel-safe.
     pub async fn recv_with(&mut self, options: &DecodeOptions) -> Result<Value> {
-        let got = self.next_message(self.max_message_size, false).await?;
-        let data = match &got {
-            Got::Range(start, end) => &self.rbuf[*start..*end],
-            Got::Owned(v) => v.as_slice(),
-            Got::Pending => unreachable!("not asked for"),
-        };
-        Ok(crate::pickle::loads_with(data, options)?)
+        self.with_message(|data| Ok(crate::pickle::loads_with(data, options)?))
+            .await
     }
 
     /// Receives one message and deserializes it with [`crate::from_slice`] (what
     /// [`crate::from_value`] gives on `recv`'s value). Cancel-safe.
     pub async fn recv_obj<T: DeserializeOwned>(&mut self) -> Result<T> {
-        let got = self.next_message(self.max_message_size, false).await?;
-        let data = match &got {
-            Got::Range(start, end) => &self.rbuf[*start..*end],
-            Got::Owned(v) => v.as_slice(),
-            Got::Pending => unreachable!("not asked for"),
+        self.with_message(|data| crate::pickle::from_slice::<T>(data))
+            .await
+    }
+
+    /// Receives one whole message and hands its bytes to `decode`. Cancel-safe.
+    async fn with_message<R>(&mut self, decode: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+        let event = self.receive(self.recv.max_message_size(), false).await?;
+        let data = match &event {
+            Event::Buffered(range) => self.recv.message(range.clone()),
+            Event::Owned(message) => message,
+            event => unreachable!("not asked for: {event:?}"),
         };
-        crate::pickle::from_slice(data)
+        decode(data)
     }
 
     /// True when bytes already read from the socket wait in this half (of a next message,
     /// or of a message a cancelled receive left half-received).
     pub fn has_buffered_data(&self) -> bool {
-        self.rend > self.rstart || !self.decoder.at_boundary()
+        self.recv.has_buffered_data()
     }
 
     /// While a message is partly received (a receive was cancelled after its header
     /// arrived): how many payload bytes are in and how many the header announced.
     pub fn partial_message(&self) -> Option<(u64, u64)> {
-        self.decoder.progress()
+        self.recv.partial_message()
     }
 
     /// Sets the largest message [`AsyncRecvHalf::recv_bytes`] accepts (`None`: no limit
-    /// but memory). Default [`DEFAULT_MAX_MESSAGE_SIZE`].
+    /// but memory). Default [`crate::DEFAULT_MAX_MESSAGE_SIZE`].
     pub fn set_max_message_size(&mut self, max: Option<usize>) {
-        self.max_message_size = max;
+        self.recv.set_max_message_size(max);
     }
 
     /// The largest message accepted.
     pub fn max_message_size(&self) -> Option<usize> {
-        self.max_message_size
+        self.recv.max_message_size()
     }
 
     /// The peer's address, when the socket has one.
     pub fn peer_address(&self) -> Option<Address> {
-        stream::peer(self.stream.as_fd())
+        self.stream.peer()
     }
 
     /// Puts the two halves of one connection back together; halves of different
     /// connections give [`Error::Value`] (and are dropped).
     pub fn reunite(self, send: AsyncSendHalf) -> Result<AsyncConnection> {
-        if self.as_raw_fd() != send.as_raw_fd() {
+        if self.stream.id() != send.stream.id() {
             return Err(Error::Value(
                 "the halves belong to different connections".into(),
             ));
@@ -433,44 +257,12 @@ impl AsyncRecvHalf {
 
 // ----- sending -----
 
-/// Writes `header` then `payload`, vectored, marking `broken` as soon as part of the
-/// frame has left and clearing it once all of it has.
-async fn write_frame(
-    stream: &mut WriteStream,
-    broken: &mut Option<&'static str>,
-    mut header: &[u8],
-    mut payload: &[u8],
-) -> Result<()> {
-    while !header.is_empty() || !payload.is_empty() {
-        let written = if header.is_empty() {
-            stream.write(payload).await
-        } else {
-            stream
-                .write_vectored(&[IoSlice::new(header), IoSlice::new(payload)])
-                .await
-        };
-        match written {
-            Ok(0) => {
-                *broken = Some(MID_SEND);
-                return Err(Error::Io(io::ErrorKind::WriteZero.into()));
-            }
-            Ok(n) => {
-                *broken = Some(MID_SEND);
-                if n < header.len() {
-                    header = &header[n..];
-                } else {
-                    payload = &payload[n - header.len()..];
-                    header = &[];
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                *broken = Some(MID_SEND);
-                return Err(io_error(e, "while sending"));
-            }
-        }
+/// Writes one frame in as many (vectored) writes as it takes.
+async fn write_frame(stream: &mut WriteStream, mut out: Outgoing<'_>) -> Result<()> {
+    while !out.is_done() {
+        let written = stream.write_vectored(&out.slices()).await;
+        out.after_write(written)?;
     }
-    *broken = None;
     Ok(())
 }
 
@@ -478,15 +270,7 @@ impl AsyncSendHalf {
     fn new(stream: WriteStream) -> AsyncSendHalf {
         AsyncSendHalf {
             stream,
-            wbuf: Vec::new(),
-            broken: None,
-        }
-    }
-
-    fn usable(&self) -> Result<()> {
-        match self.broken {
-            Some(why) => Err(Error::Closed(why)),
-            None => Ok(()),
+            send: Sender::new(Framing::LengthPrefixed, Broken::SendInterrupted),
         }
     }
 
@@ -494,19 +278,8 @@ impl AsyncSendHalf {
     /// payload leave in one write; larger payloads are written after the header in
     /// vectored writes, without copying. Not cancel-safe (see [`AsyncSendHalf`]).
     pub async fn send_bytes(&mut self, buf: &[u8]) -> Result<()> {
-        self.usable()?;
-        let header = encode_header(buf.len() as u64);
-        if buf.len() <= frame::SMALL_MESSAGE {
-            let mut out = std::mem::take(&mut self.wbuf);
-            out.clear();
-            out.extend_from_slice(header.as_bytes());
-            out.extend_from_slice(buf);
-            let result = write_frame(&mut self.stream, &mut self.broken, &out, &[]).await;
-            self.wbuf = out;
-            result
-        } else {
-            write_frame(&mut self.stream, &mut self.broken, header.as_bytes(), buf).await
-        }
+        self.send.check()?;
+        write_frame(&mut self.stream, self.send.frame(buf)).await
     }
 
     /// Sends a value pickled with protocol 4 (Python's `send`). Not cancel-safe.
@@ -517,23 +290,12 @@ impl AsyncSendHalf {
     /// Sends a value pickled under `options` (e.g. protocol 5, what CPython 3.14+ sends).
     /// Not cancel-safe.
     pub async fn send_with(&mut self, value: &Value, options: &EncodeOptions) -> Result<()> {
-        self.usable()?;
-        let mut out = std::mem::take(&mut self.wbuf);
-        out.clear();
-        // Room for the longest header; the pickle is written right after it.
-        out.resize(LONG_HEADER_LEN, 0);
-        if let Err(e) = crate::pickle::dumps_into(value, options, &mut out) {
-            self.wbuf = out;
+        self.send.check()?;
+        if let Err(e) = crate::pickle::dumps_into(value, options, self.send.payload_buffer()) {
+            self.send.release();
             return Err(e.into());
         }
-        let header = encode_header((out.len() - LONG_HEADER_LEN) as u64);
-        let start = LONG_HEADER_LEN - header.as_bytes().len();
-        out[start..LONG_HEADER_LEN].copy_from_slice(header.as_bytes());
-        let result = write_frame(&mut self.stream, &mut self.broken, &out[start..], &[]).await;
-        if out.capacity() <= KEEP_WRITE_BUFFER {
-            self.wbuf = out;
-        }
-        result
+        write_frame(&mut self.stream, self.send.framed_buffer()).await
     }
 
     /// Sends any serde-serializable value, pickled with [`crate::to_vec`] (what
@@ -546,7 +308,7 @@ impl AsyncSendHalf {
     /// Shuts the socket down for writing: the peer receives EOF after the messages
     /// already sent. The receiving half keeps working.
     pub async fn shutdown(&mut self) -> Result<()> {
-        self.broken = Some("shut down for writing");
+        self.send.break_with(Broken::ShutDownForWriting);
         Ok(self.stream.shutdown().await?)
     }
 }
@@ -569,6 +331,7 @@ impl AsyncConnection {
     }
 
     /// Wraps a connected tokio AF_UNIX stream. No handshake is run.
+    #[cfg(unix)]
     pub fn from_unix(stream: UnixStream) -> AsyncConnection {
         let (r, w) = stream::split_unix(stream);
         AsyncConnection::from_parts(r, w)
@@ -650,7 +413,7 @@ impl AsyncConnection {
     }
 
     /// Sets the largest message received (`None`: no limit but memory). Default
-    /// [`DEFAULT_MAX_MESSAGE_SIZE`].
+    /// [`crate::DEFAULT_MAX_MESSAGE_SIZE`].
     pub fn set_max_message_size(&mut self, max: Option<usize>) {
         self.recv.set_max_message_size(max);
     }
@@ -662,12 +425,12 @@ impl AsyncConnection {
 
     /// The peer's address, when the socket has one (an unnamed AF_UNIX peer has none).
     pub fn peer_address(&self) -> Option<Address> {
-        stream::peer(self.as_fd())
+        self.recv.stream.peer()
     }
 
     /// This end's address, when the socket has one.
     pub fn local_address(&self) -> Option<Address> {
-        stream::local(self.as_fd())
+        self.recv.stream.local()
     }
 
     /// Closes the connection (dropping it does the same).
@@ -693,26 +456,8 @@ impl AsyncConnection {
 
     /// Moves the bytes of a [`Handshake`] until it is done; an authentication failure
     /// closes the connection.
-    pub(crate) async fn run_handshake(&mut self, mut handshake: Handshake) -> Result<()> {
-        let mut received: Option<Vec<u8>> = None;
-        loop {
-            match handshake.step(received.take().as_deref()) {
-                Ok(Step::Send(message)) => self.send_bytes(&message).await?,
-                Ok(Step::Receive) => received = Some(self.recv_handshake().await?),
-                Ok(Step::Done) => return Ok(()),
-                Ok(Step::Reject { reply, error }) => {
-                    let _ = self.send_bytes(reply).await;
-                    self.fail_authentication();
-                    return Err(error);
-                }
-                Err(e) => {
-                    if let Error::Authentication(_) = e {
-                        self.fail_authentication();
-                    }
-                    return Err(e);
-                }
-            }
-        }
+    pub(crate) async fn run_handshake(&mut self, handshake: Handshake) -> Result<()> {
+        drive(self, handshake).await
     }
 
     /// Runs `handshake` within `timeout` (`None`: no limit).
@@ -731,55 +476,24 @@ impl AsyncConnection {
             },
         }
     }
+}
+
+impl MessageIo for AsyncConnection {
+    async fn send_message(&mut self, message: &[u8]) -> Result<()> {
+        self.send_bytes(message).await
+    }
+
+    async fn recv_message(&mut self, max: usize) -> Result<Vec<u8>> {
+        self.recv_bytes_max(max).await
+    }
 
     fn fail_authentication(&mut self) {
-        stream::shutdown(self.as_fd());
-        self.recv.break_with("authentication failed");
-        self.send.broken = Some("authentication failed");
-    }
-
-    async fn recv_handshake(&mut self) -> Result<Vec<u8>> {
-        match self.recv.recv_bytes_max(MAX_HANDSHAKE_MESSAGE).await {
-            Err(Error::MessageTooLong { length, .. }) => Err(Error::Authentication(format!(
-                "handshake message of {length} bytes, the maximum is {MAX_HANDSHAKE_MESSAGE}"
-            ))),
-            other => other,
-        }
+        self.recv.stream.shutdown();
+        self.recv.recv.break_with(Broken::AuthenticationFailed);
+        self.send.send.break_with(Broken::AuthenticationFailed);
     }
 }
 
-impl AsFd for AsyncRecvHalf {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncRecvHalf {
-    fn as_raw_fd(&self) -> RawFd {
-        self.stream.raw_fd()
-    }
-}
-
-impl AsFd for AsyncSendHalf {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncSendHalf {
-    fn as_raw_fd(&self) -> RawFd {
-        self.as_fd().as_raw_fd()
-    }
-}
-
-impl AsFd for AsyncConnection {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.recv.as_fd()
-    }
-}
-
-impl AsRawFd for AsyncConnection {
-    fn as_raw_fd(&self) -> RawFd {
-        self.recv.as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(AsyncRecvHalf, |h| h.stream.as_fd());
+crate::transport::impl_fd!(AsyncSendHalf, |h| h.stream.as_fd());
+crate::transport::impl_fd!(AsyncConnection, |c| c.recv.stream.as_fd());

@@ -1,21 +1,24 @@
 //! [`AsyncListener`]: Python's `Listener` on tokio.
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ::tokio::net::{TcpListener, UnixListener};
+use ::tokio::net::TcpListener;
+#[cfg(unix)]
+use ::tokio::net::UnixListener;
 
 use super::AsyncConnection;
 use crate::address::Family;
+use crate::transport::listen::{Bound, ListenSocket};
 use crate::wire::handshake::{AuthKey, Handshake};
 use crate::{Address, Digest, Error, Listener, ListenerOptions, Result};
 
 /// Python's `Listener` on tokio: binds, accepts, authenticates.
 ///
-/// Binding reuses the blocking [`Listener`] (same options, `SO_REUSEADDR`, socket file
-/// removed on drop); accepting waits on tokio's reactor. `accept` takes `&self`, so one
+/// Binding is the blocking [`Listener`]'s (same options, `SO_REUSEADDR`, socket file
+/// removed on drop: one transport-layer socket under both); accepting waits on tokio's
+/// reactor. `accept` takes `&self`, so one
 /// listener can be shared between tasks (in an `Arc`).
 ///
 /// | method | cancel-safe? |
@@ -30,8 +33,9 @@ use crate::{Address, Digest, Error, Listener, ListenerOptions, Result};
 pub struct AsyncListener {
     /// A second descriptor of the listening socket, registered with tokio.
     socket: Socket,
-    /// The bound listener: address, options, socket file removal on drop.
-    inner: Listener,
+    /// The bound socket: address, socket file removal on drop.
+    bound: Bound,
+    options: ListenerOptions,
     key: Option<AuthKey>,
     last_accepted: Mutex<Option<Address>>,
 }
@@ -39,13 +43,15 @@ pub struct AsyncListener {
 #[derive(Debug)]
 enum Socket {
     Tcp(TcpListener),
+    #[cfg(unix)]
     Unix(UnixListener),
 }
 
 impl fmt::Debug for AsyncListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncListener")
-            .field("listener", &self.inner)
+            .field("address", self.bound.address())
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -97,44 +103,50 @@ impl AsyncListener {
 
     /// Binds `address` with `options` (see [`ListenerOptions`]).
     pub fn bind_with(address: &Address, options: ListenerOptions) -> Result<AsyncListener> {
-        AsyncListener::from_listener(Listener::bind_with(address, options)?)
+        AsyncListener::from_bound(Bound::bind(address, options.backlog)?, options)
     }
 
     /// Binds an arbitrary free address of `family` (see [`Listener::bind_any`]).
     pub fn bind_any(family: Family, options: ListenerOptions) -> Result<AsyncListener> {
-        AsyncListener::from_listener(Listener::bind_any(family, options)?)
+        AsyncListener::from_bound(Bound::bind_any(family, options.backlog)?, options)
     }
 
     /// Moves a bound blocking [`Listener`] onto tokio (its socket becomes non-blocking).
     pub fn from_listener(listener: Listener) -> Result<AsyncListener> {
+        let (bound, options) = listener.into_parts();
+        AsyncListener::from_bound(bound, options)
+    }
+
+    fn from_bound(bound: Bound, options: ListenerOptions) -> Result<AsyncListener> {
         if ::tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::Io(io::Error::other(
                 "AsyncListener needs a tokio runtime with I/O enabled",
             )));
         }
-        let fd: OwnedFd = listener.as_fd().try_clone_to_owned()?;
-        let socket = match listener.address().family() {
-            Family::Inet => {
-                let std = std::net::TcpListener::from(fd);
+        let socket = match bound.socket() {
+            ListenSocket::Tcp(l) => {
+                let std = l.try_clone()?;
                 std.set_nonblocking(true)?;
                 Socket::Tcp(TcpListener::from_std(std)?)
             }
-            Family::Unix | Family::Abstract => {
-                let std = std::os::unix::net::UnixListener::from(fd);
+            #[cfg(unix)]
+            ListenSocket::Unix(l) => {
+                let std = l.try_clone()?;
                 std.set_nonblocking(true)?;
                 Socket::Unix(UnixListener::from_std(std)?)
             }
-            Family::Pipe => {
-                return Err(listener
+            #[cfg(windows)]
+            ListenSocket::Pipe(_) => {
+                return Err(bound
                     .address()
                     .error("named pipes are not supported by the async API"))
             }
         };
-        let key = listener.options().authkey.as_deref().map(AuthKey::new);
         Ok(AsyncListener {
             socket,
-            inner: listener,
-            key,
+            key: options.authkey.as_deref().map(AuthKey::new),
+            bound,
+            options,
             last_accepted: Mutex::new(None),
         })
     }
@@ -148,6 +160,7 @@ impl AsyncListener {
                     .accept()
                     .await
                     .map(|(s, peer)| (AsyncConnection::from_tcp(s), Some(Address::from(peer)))),
+                #[cfg(unix)]
                 Socket::Unix(l) => l.accept().await.map(|(s, _)| {
                     let conn = AsyncConnection::from_unix(s);
                     let peer = conn.peer_address();
@@ -165,7 +178,7 @@ impl AsyncListener {
             }
         };
         *self.last_accepted.lock().unwrap_or_else(|p| p.into_inner()) = peer.clone();
-        let options = self.inner.options();
+        let options = &self.options;
         conn.set_max_message_size(options.max_message_size);
         Ok(AsyncPendingConnection {
             conn,
@@ -184,7 +197,7 @@ impl AsyncListener {
 
     /// The bound address (port 0 resolved).
     pub fn address(&self) -> Address {
-        self.inner.address()
+        self.bound.address().clone()
     }
 
     /// The peer of the last accepted connection (`None` before the first accept, or when
@@ -198,7 +211,7 @@ impl AsyncListener {
 
     /// The options the listener was bound with.
     pub fn options(&self) -> &ListenerOptions {
-        self.inner.options()
+        &self.options
     }
 
     /// Closes the listener (dropping it does the same, removing a socket file).
@@ -208,17 +221,7 @@ impl AsyncListener {
     }
 }
 
-impl AsFd for AsyncListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        match &self.socket {
-            Socket::Tcp(l) => l.as_fd(),
-            Socket::Unix(l) => l.as_fd(),
-        }
-    }
-}
-
-impl AsRawFd for AsyncListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.as_fd().as_raw_fd()
-    }
-}
+crate::transport::impl_fd!(AsyncListener, |l| match &l.socket {
+    Socket::Tcp(s) => s.as_fd(),
+    Socket::Unix(s) => s.as_fd(),
+});

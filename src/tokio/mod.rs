@@ -68,3 +68,18 @@ mod stream;
 pub use client::AsyncClient;
 pub use connection::{AsyncConnection, AsyncRecvHalf, AsyncSendHalf};
 pub use listener::{AsyncListener, AsyncPendingConnection};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Compiles only while the handshake futures can move between threads
+    /// (`tokio::spawn(pending.authenticate())`).
+    #[allow(dead_code)]
+    fn handshake_futures_are_send(pending: AsyncPendingConnection, conn: &mut AsyncConnection) {
+        assert_send(&pending.authenticate());
+        assert_send(&conn.answer_challenge(b"key"));
+    }
+}

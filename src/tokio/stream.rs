@@ -1,11 +1,12 @@
-//! The two directions of a tokio TCP or AF_UNIX stream, as one type each.
+//! The two directions of a tokio TCP or (Unix) AF_UNIX stream, as one type each.
 use std::io::{self, IoSlice};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use ::tokio::net::{tcp, unix, TcpStream, UnixStream};
+use ::tokio::net::{tcp, TcpStream};
+#[cfg(unix)]
+use ::tokio::net::{unix, UnixStream};
 
 use crate::Address;
 
@@ -13,6 +14,7 @@ use crate::Address;
 #[derive(Debug)]
 pub(crate) enum ReadStream {
     Tcp(tcp::OwnedReadHalf),
+    #[cfg(unix)]
     Unix(unix::OwnedReadHalf),
 }
 
@@ -20,6 +22,7 @@ pub(crate) enum ReadStream {
 #[derive(Debug)]
 pub(crate) enum WriteStream {
     Tcp(tcp::OwnedWriteHalf),
+    #[cfg(unix)]
     Unix(unix::OwnedWriteHalf),
 }
 
@@ -29,13 +32,90 @@ pub(crate) fn split_tcp(stream: TcpStream) -> (ReadStream, WriteStream) {
     (ReadStream::Tcp(r), WriteStream::Tcp(w))
 }
 
+#[cfg(unix)]
 pub(crate) fn split_unix(stream: UnixStream) -> (ReadStream, WriteStream) {
     let (r, w) = stream.into_split();
     (ReadStream::Unix(r), WriteStream::Unix(w))
 }
 
-impl AsFd for ReadStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
+impl ReadStream {
+    /// The socket under both directions.
+    fn socket(&self) -> socket2::SockRef<'_> {
+        match self {
+            ReadStream::Tcp(h) => socket2::SockRef::from(h.as_ref()),
+            #[cfg(unix)]
+            ReadStream::Unix(h) => socket2::SockRef::from(h.as_ref()),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            ReadStream::Tcp(_) => "tcp",
+            #[cfg(unix)]
+            ReadStream::Unix(_) => "unix",
+        }
+    }
+
+    /// The peer's address, `None` for an unnamed AF_UNIX peer.
+    pub(crate) fn peer(&self) -> Option<Address> {
+        match self {
+            ReadStream::Tcp(h) => h.peer_addr().ok().map(Address::from),
+            #[cfg(unix)]
+            ReadStream::Unix(_) => self
+                .socket()
+                .peer_addr()
+                .ok()
+                .and_then(|a| Address::from_sockaddr(&a)),
+        }
+    }
+
+    /// The local address, `None` for an unnamed AF_UNIX socket.
+    pub(crate) fn local(&self) -> Option<Address> {
+        match self {
+            ReadStream::Tcp(h) => h.local_addr().ok().map(Address::from),
+            #[cfg(unix)]
+            ReadStream::Unix(_) => self
+                .socket()
+                .local_addr()
+                .ok()
+                .and_then(|a| Address::from_sockaddr(&a)),
+        }
+    }
+
+    /// Shuts the socket down in both directions (the peer sees EOF, our reads end).
+    pub(crate) fn shutdown(&self) {
+        let _ = self.socket().shutdown(std::net::Shutdown::Both);
+    }
+
+    /// The descriptor (or Windows socket handle) number, to tell connections apart.
+    pub(crate) fn id(&self) -> u64 {
+        socket_id(&self.socket())
+    }
+}
+
+impl WriteStream {
+    /// The descriptor (or Windows socket handle) number, to tell connections apart.
+    pub(crate) fn id(&self) -> u64 {
+        let socket = match self {
+            WriteStream::Tcp(h) => socket2::SockRef::from(h.as_ref()),
+            #[cfg(unix)]
+            WriteStream::Unix(h) => socket2::SockRef::from(h.as_ref()),
+        };
+        socket_id(&socket)
+    }
+}
+
+fn socket_id(socket: &socket2::Socket) -> u64 {
+    #[cfg(unix)]
+    let id = std::os::fd::AsRawFd::as_raw_fd(socket) as u64;
+    #[cfg(windows)]
+    let id = std::os::windows::io::AsRawSocket::as_raw_socket(socket);
+    id
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for ReadStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match self {
             ReadStream::Tcp(h) => h.as_ref().as_fd(),
             ReadStream::Unix(h) => h.as_ref().as_fd(),
@@ -43,46 +123,13 @@ impl AsFd for ReadStream {
     }
 }
 
-impl AsFd for WriteStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
+#[cfg(unix)]
+impl std::os::fd::AsFd for WriteStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match self {
             WriteStream::Tcp(h) => h.as_ref().as_fd(),
             WriteStream::Unix(h) => h.as_ref().as_fd(),
         }
-    }
-}
-
-/// The peer's address of a socket, `None` for an unnamed AF_UNIX peer.
-pub(crate) fn peer(fd: BorrowedFd<'_>) -> Option<Address> {
-    socket2::SockRef::from(&fd)
-        .peer_addr()
-        .ok()
-        .and_then(|a| Address::from_sockaddr(&a))
-}
-
-/// The local address of a socket, `None` for an unnamed AF_UNIX socket.
-pub(crate) fn local(fd: BorrowedFd<'_>) -> Option<Address> {
-    socket2::SockRef::from(&fd)
-        .local_addr()
-        .ok()
-        .and_then(|a| Address::from_sockaddr(&a))
-}
-
-/// Shuts the socket down in both directions (the peer sees EOF, our reads end).
-pub(crate) fn shutdown(fd: BorrowedFd<'_>) {
-    let _ = socket2::SockRef::from(&fd).shutdown(std::net::Shutdown::Both);
-}
-
-impl ReadStream {
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            ReadStream::Tcp(_) => "tcp",
-            ReadStream::Unix(_) => "unix",
-        }
-    }
-
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        self.as_fd().as_raw_fd()
     }
 }
 
@@ -94,6 +141,7 @@ impl AsyncRead for ReadStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ReadStream::Tcp(h) => Pin::new(h).poll_read(cx, buf),
+            #[cfg(unix)]
             ReadStream::Unix(h) => Pin::new(h).poll_read(cx, buf),
         }
     }
@@ -107,6 +155,7 @@ impl AsyncWrite for WriteStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             WriteStream::Tcp(h) => Pin::new(h).poll_write(cx, buf),
+            #[cfg(unix)]
             WriteStream::Unix(h) => Pin::new(h).poll_write(cx, buf),
         }
     }
@@ -118,6 +167,7 @@ impl AsyncWrite for WriteStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             WriteStream::Tcp(h) => Pin::new(h).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
             WriteStream::Unix(h) => Pin::new(h).poll_write_vectored(cx, bufs),
         }
     }
@@ -129,6 +179,7 @@ impl AsyncWrite for WriteStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             WriteStream::Tcp(h) => Pin::new(h).poll_flush(cx),
+            #[cfg(unix)]
             WriteStream::Unix(h) => Pin::new(h).poll_flush(cx),
         }
     }
@@ -136,6 +187,7 @@ impl AsyncWrite for WriteStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             WriteStream::Tcp(h) => Pin::new(h).poll_shutdown(cx),
+            #[cfg(unix)]
             WriteStream::Unix(h) => Pin::new(h).poll_shutdown(cx),
         }
     }

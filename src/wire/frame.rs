@@ -21,7 +21,10 @@
 //! assert_eq!(status, HeaderStatus::Complete { length: 5, header_len: 4 });
 //! ```
 
-use crate::{Error, Result};
+use crate::error::FrameError;
+
+/// Shorthand for results of frame parsing.
+type Result<T, E = FrameError> = std::result::Result<T, E>;
 
 /// Length of the ordinary header.
 pub const HEADER_LEN: usize = 4;
@@ -93,9 +96,9 @@ pub enum HeaderStatus {
 
 /// Reads a header from the start of `buf`.
 ///
-/// A negative length other than the -1 marker is refused with an
-/// [`std::io::ErrorKind::InvalidData`] error (CPython silently treats it as an empty
-/// message; no CPython sender ever writes one).
+/// A negative length other than the -1 marker is refused with
+/// [`FrameError::InvalidLength`] (CPython silently treats it as an empty message; no
+/// CPython sender ever writes one).
 pub fn parse_header(buf: &[u8]) -> Result<HeaderStatus> {
     if buf.len() < HEADER_LEN {
         return Ok(HeaderStatus::Incomplete {
@@ -110,7 +113,7 @@ pub fn parse_header(buf: &[u8]) -> Result<HeaderStatus> {
         });
     }
     if short != -1 {
-        return Err(invalid_length(short as i64));
+        return Err(FrameError::InvalidLength(short as i64));
     }
     if buf.len() < LONG_HEADER_LEN {
         return Ok(HeaderStatus::Incomplete {
@@ -125,23 +128,16 @@ pub fn parse_header(buf: &[u8]) -> Result<HeaderStatus> {
     })
 }
 
-fn invalid_length(length: i64) -> Error {
-    Error::Io(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        format!("invalid message length {length} in frame header"),
-    ))
-}
-
 /// Checks an announced `length` against an optional maximum, as CPython's
 /// `recv_bytes(maxlength)` does, before anything is allocated for it.
 pub fn check_length(length: u64, max: Option<usize>) -> Result<()> {
     match max {
-        Some(max) if length > max as u64 => Err(Error::MessageTooLong {
+        Some(max) if length > max as u64 => Err(FrameError::TooLong {
             length,
             max: max as u64,
         }),
         // A length that does not fit in memory's address space cannot be received.
-        None if length > isize::MAX as u64 => Err(Error::MessageTooLong {
+        None if length > isize::MAX as u64 => Err(FrameError::TooLong {
             length,
             max: isize::MAX as u64,
         }),
@@ -195,7 +191,7 @@ impl FrameDecoder {
     /// Feeds `input`; returns how many bytes were used and, when a message completed,
     /// the message. Bytes after a completed message are not used: feed them again.
     ///
-    /// A header over the maximum gives [`Error::MessageTooLong`]; the caller MUST then
+    /// A header over the maximum gives [`FrameError::TooLong`]; the caller MUST then
     /// close the connection, as the payload was not read.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Vec<u8>>)> {
         let mut used = 0;
@@ -319,21 +315,22 @@ impl FrameDecoder {
         self.payload = Some((expected, received));
     }
 
-    /// The error for EOF now: [`Error::Eof`] at a boundary, else [`Error::Truncated`].
-    pub fn eof_error(&self) -> Error {
+    /// The error for EOF now: [`FrameError::Eof`] at a boundary, else
+    /// [`FrameError::Truncated`].
+    pub fn eof_error(&self) -> FrameError {
         match &self.payload {
-            Some((expected, data)) => Error::Truncated {
+            Some((expected, data)) => FrameError::Truncated {
                 expected: *expected,
                 received: data.len() as u64,
             },
-            None if self.header_have == 0 => Error::Eof,
+            None if self.header_have == 0 => FrameError::Eof,
             None => {
                 let expected = if self.header_have >= 4 && self.header[..4] == [0xff; 4] {
                     LONG_HEADER_LEN
                 } else {
                     HEADER_LEN
                 };
-                Error::Truncated {
+                FrameError::Truncated {
                     expected: expected as u64,
                     received: self.header_have as u64,
                 }
@@ -361,7 +358,7 @@ mod tests {
         dec.set_max(Some(3));
         assert!(matches!(
             dec.feed(&[0, 0, 0, 5]),
-            Err(Error::MessageTooLong { length: 5, max: 3 })
+            Err(FrameError::TooLong { length: 5, max: 3 })
         ));
     }
 

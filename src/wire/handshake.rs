@@ -30,7 +30,10 @@ use std::fmt;
 use hmac::{Mac, SimpleHmac};
 use subtle::ConstantTimeEq;
 
-use crate::{Error, Result};
+use crate::error::AuthError;
+
+/// Shorthand for results of the digest challenge.
+type Result<T, E = AuthError> = std::result::Result<T, E>;
 
 /// Prefix of the challenge message.
 pub const CHALLENGE: &[u8] = b"#CHALLENGE#";
@@ -166,10 +169,10 @@ impl fmt::Display for Digest {
 }
 
 impl std::str::FromStr for Digest {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Digest> {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Digest> {
         Digest::from_name(s.as_bytes()).ok_or_else(|| {
-            Error::Value(format!(
+            crate::Error::Value(format!(
                 "unknown digest {s:?} (expected legacy, md5, sha256, sha384, sha3_256 or sha3_384)"
             ))
         })
@@ -191,7 +194,7 @@ pub fn split_digest(message: &[u8]) -> Result<(Digest, &[u8])> {
             }
         }
     }
-    Err(Error::Authentication(format!(
+    Err(AuthError::Failed(format!(
         "unsupported message length ({} bytes), missing digest prefix, or unsupported digest",
         message.len()
     )))
@@ -222,7 +225,7 @@ pub fn verify_response(key: &[u8], message: &[u8], response: &[u8]) -> Result<Di
     let (digest, mac) = split_digest(response)?;
     let expected = digest.mac(key, message);
     if expected.len() != mac.len() {
-        return Err(Error::Authentication(format!(
+        return Err(AuthError::Failed(format!(
             "expected a {digest} MAC of {} bytes, got {}",
             expected.len(),
             mac.len()
@@ -231,7 +234,7 @@ pub fn verify_response(key: &[u8], message: &[u8], response: &[u8]) -> Result<Di
     if bool::from(expected.ct_eq(mac)) {
         Ok(digest)
     } else {
-        Err(Error::Authentication("digest received was wrong".into()))
+        Err(AuthError::Failed("digest received was wrong".into()))
     }
 }
 
@@ -331,10 +334,10 @@ impl ChallengeAnswerer {
     /// 20 bytes after it.
     pub fn answer(&self, challenge: &[u8]) -> Result<Vec<u8>> {
         let message = challenge.strip_prefix(CHALLENGE).ok_or_else(|| {
-            Error::Authentication("protocol error: expected a #CHALLENGE# message".into())
+            AuthError::Failed("protocol error: expected a #CHALLENGE# message".into())
         })?;
         if message.len() < LEGACY_RANDOM_LEN {
-            return Err(Error::Authentication(format!(
+            return Err(AuthError::Failed(format!(
                 "challenge too short: {} bytes",
                 message.len()
             )));
@@ -347,7 +350,7 @@ impl ChallengeAnswerer {
         if reply == WELCOME {
             Ok(())
         } else {
-            Err(Error::Authentication("digest sent was rejected".into()))
+            Err(AuthError::Failed("digest sent was rejected".into()))
         }
     }
 }
@@ -384,15 +387,15 @@ pub enum Step {
     /// Send these bytes as one message.
     Send(Vec<u8>),
     /// Receive one message of at most [`MAX_HANDSHAKE_MESSAGE`] bytes (a longer one is an
-    /// [`Error::Authentication`]) and pass it to the next [`Handshake::step`].
+    /// [`AuthError::Failed`]) and pass it to the next [`Handshake::step`].
     Receive,
     /// The peer gave a wrong answer: send `reply` (`#FAILURE#`) as one message, ignoring
     /// any error doing so, then close the connection and fail with `error`.
     Reject {
         /// The message to send before closing.
         reply: &'static [u8],
-        /// The error to return ([`Error::Authentication`]).
-        error: Error,
+        /// The error to return ([`AuthError::Failed`]).
+        error: AuthError,
     },
     /// Every part succeeded: the connection is authenticated.
     Done,
@@ -475,12 +478,12 @@ impl Handshake {
     }
 
     /// Advances: `received` is the message the previous [`Step::Receive`] asked for
-    /// (`None` otherwise). Errors are final ([`Error::Authentication`] for a malformed or
+    /// (`None` otherwise). Errors are final ([`AuthError::Failed`] for a malformed or
     /// rejected exchange: the shell closes the connection).
     pub fn step(&mut self, received: Option<&[u8]>) -> Result<Step> {
         if self.pending_input != received.is_some() {
             self.state = State::Over;
-            return Err(Error::Value(if self.pending_input {
+            return Err(AuthError::Misuse(if self.pending_input {
                 "the handshake is waiting for a received message".into()
             } else {
                 "the handshake did not ask for a message".into()
@@ -537,7 +540,7 @@ impl Handshake {
                     a.finish(input)?;
                     self.state = State::Idle;
                 }
-                State::Over => return Err(Error::Closed("the handshake is over")),
+                State::Over => return Err(AuthError::Over),
             }
         }
     }
@@ -604,8 +607,8 @@ mod tests {
                 Handshake::client(b"x", digest),
             );
             assert!(rejected, "{digest}");
-            assert!(matches!(l, Err(Error::Authentication(_))), "{digest}");
-            assert!(matches!(c, Err(Error::Authentication(_))), "{digest}");
+            assert!(matches!(l, Err(AuthError::Failed(_))), "{digest}");
+            assert!(matches!(c, Err(AuthError::Failed(_))), "{digest}");
         }
         let (d, a, _) = run_pair(
             Handshake::deliver(b"", Digest::Legacy),
@@ -618,16 +621,16 @@ mod tests {
     fn the_step_machine_refuses_misuse_and_bad_challenges() {
         let mut h = Handshake::answer(b"k");
         assert!(matches!(h.step(None), Ok(Step::Receive)));
-        assert!(matches!(h.step(None), Err(Error::Value(_))));
+        assert!(matches!(h.step(None), Err(AuthError::Misuse(_))));
         let mut h = Handshake::answer(b"k");
         assert!(matches!(h.step(None), Ok(Step::Receive)));
         assert!(matches!(
             h.step(Some(b"#CHALLENGE#short")),
-            Err(Error::Authentication(_))
+            Err(AuthError::Failed(_))
         ));
-        assert!(matches!(h.step(None), Err(Error::Closed(_))));
+        assert!(matches!(h.step(None), Err(AuthError::Over)));
         let mut h = Handshake::deliver(b"k", Digest::Sha256);
-        assert!(matches!(h.step(Some(b"x")), Err(Error::Value(_))));
+        assert!(matches!(h.step(Some(b"x")), Err(AuthError::Misuse(_))));
     }
 
     #[test]
@@ -647,7 +650,7 @@ mod tests {
             let bad = ChallengeAnswerer::new(b"x").answer(d.challenge()).unwrap();
             let (reply, outcome) = d.verify(&bad);
             assert_eq!(reply, FAILURE);
-            assert!(matches!(outcome, Err(Error::Authentication(_))));
+            assert!(matches!(outcome, Err(AuthError::Failed(_))));
         }
     }
 }

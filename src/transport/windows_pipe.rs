@@ -372,6 +372,19 @@ fn io_error(e: io::Error, what: &str) -> Error {
     }
 }
 
+/// A fresh, connected pair of pipe ends named `\\.\pipe\mpconn-<pid>-<random>` (Python's
+/// `Pipe()` on Windows): the listening end first.
+pub(crate) fn pair() -> Result<(PipeStream, PipeStream)> {
+    let mut tag = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut tag);
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!(r"\\.\pipe\mpconn-{}-{tag}", std::process::id());
+    let listener = PipeListener::bind(&name)?;
+    let client = connect(&name, None)?;
+    let server = listener.accept()?;
+    Ok((server, client))
+}
+
 /// A listening named pipe: one instance waits for the next client, as in CPython's
 /// `PipeListener`.
 #[derive(Debug)]
@@ -488,23 +501,4 @@ pub(crate) fn connect(name: &str, timeout: Option<Duration>) -> Result<PipeStrea
         handle,
         Some(Address::Pipe(name.to_string())),
     )?)
-}
-
-/// Python's `Pipe(duplex)` on Windows: a fresh `\\.\pipe\mpconn-<random>` with one
-/// client; for a one-way pipe the first end only receives and the second only sends.
-pub(crate) fn pair(duplex: bool) -> Result<(crate::Connection, crate::Connection)> {
-    let mut tag = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut tag);
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    let name = format!(r"\\.\pipe\mpconn-{}-{tag}", std::process::id());
-    let listener = PipeListener::bind(&name)?;
-    let client = connect(&name, None)?;
-    let server = listener.accept()?;
-    let mut a = crate::Connection::new(crate::stream::Stream::Pipe(server));
-    let mut b = crate::Connection::new(crate::stream::Stream::Pipe(client));
-    if !duplex {
-        a.set_direction(true, false);
-        b.set_direction(false, true);
-    }
-    Ok((a, b))
 }

@@ -2,8 +2,18 @@
 //!
 //! Every failure is a variant a caller can match on; messages are for people, the variants
 //! are for programs. The authkey never appears in any error.
+//!
+//! The error types sit at the bottom of the crate, below every module that returns them:
+//! the pickle codec's own error ([`PickleError`], also at [`crate::pickle::PickleError`])
+//! and the wire protocol's narrow errors ([`FrameError`], [`AuthError`], also in
+//! [`crate::wire`]) live here, so that `pickle`, `value` and `wire` all build on this
+//! module and none leads back to another through it.
 
-use crate::pickle::PickleError;
+mod pickle;
+mod wire;
+
+pub use pickle::{PickleError, PickleErrorKind};
+pub use wire::{AuthError, FrameError};
 
 /// Shorthand for `std::result::Result<T, mpconn::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -63,6 +73,30 @@ pub enum Error {
     /// Any other operating-system error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Error {
+        match e {
+            FrameError::Eof => Error::Eof,
+            FrameError::Truncated { expected, received } => Error::Truncated { expected, received },
+            FrameError::TooLong { length, max } => Error::MessageTooLong { length, max },
+            e @ FrameError::InvalidLength(_) => Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            )),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Error {
+        match e {
+            AuthError::Failed(why) => Error::Authentication(why),
+            AuthError::Misuse(why) => Error::Value(why),
+            AuthError::Over => Error::Closed("the handshake is over"),
+        }
+    }
 }
 
 impl Error {

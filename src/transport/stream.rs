@@ -1,5 +1,6 @@
-//! The byte streams under a connection: TCP, AF_UNIX (path or abstract) and any other
-//! inherited descriptor (an OS pipe end); on Windows, TCP and named pipes.
+//! [`Stream`]: the byte stream under a blocking connection: TCP, AF_UNIX (path or
+//! abstract) and any other inherited descriptor (an OS pipe end); on Windows, TCP and
+//! named pipes (which keep message boundaries themselves, see [`Stream::framing`]).
 
 #[cfg(unix)]
 use std::fs::File;
@@ -11,7 +12,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use crate::Address;
+use crate::wire::send::Framing;
+use crate::{Address, Result};
 
 /// One stream a [`crate::Connection`] runs over.
 #[derive(Debug)]
@@ -25,10 +27,47 @@ pub(crate) enum Stream {
     /// A Windows named pipe in message mode: [`crate::Connection`] sends and receives
     /// whole messages through it (no length header), never through `Read`/`Write`.
     #[cfg(windows)]
-    Pipe(crate::windows_pipe::PipeStream),
+    Pipe(super::windows_pipe::PipeStream),
 }
 
 impl Stream {
+    /// Connects to `address` (Python's `SocketClient` / `PipeClient`); `timeout` bounds
+    /// the connect (and, for a named pipe, the wait for a free instance).
+    pub(crate) fn connect(address: &Address, timeout: Option<Duration>) -> Result<Stream> {
+        super::check_family(address)?;
+        match address {
+            Address::Inet { .. } => {
+                let mut last = None;
+                for addr in address.resolve()? {
+                    let r = match timeout {
+                        Some(t) => TcpStream::connect_timeout(&addr, t),
+                        None => TcpStream::connect(addr),
+                    };
+                    match r {
+                        Ok(s) => {
+                            s.set_nodelay(true)?;
+                            return Ok(Stream::Tcp(s));
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last
+                    .map(crate::Error::Io)
+                    .unwrap_or_else(|| address.error("no address")))
+            }
+            #[cfg(windows)]
+            Address::Pipe(name) => Ok(Stream::Pipe(super::windows_pipe::connect(name, timeout)?)),
+            #[cfg(unix)]
+            Address::Unix(_) | Address::Abstract(_) => {
+                use socket2::{Domain, Socket, Type};
+                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+                socket.connect(&address.unix_sockaddr()?)?;
+                Ok(Stream::Unix(UnixStream::from(OwnedFd::from(socket))))
+            }
+            _ => unreachable!("check_family refused it"),
+        }
+    }
+
     /// Wraps an inherited descriptor, choosing the kind from the socket's family.
     #[cfg(unix)]
     pub(crate) fn from_owned_fd(fd: OwnedFd) -> io::Result<Stream> {
@@ -50,6 +89,28 @@ impl Stream {
             Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => Ok(Stream::Fd(File::from(fd))),
             Err(e) => Err(e),
         }
+    }
+
+    /// Sets or clears close-on-exec: an inheritable descriptor stays open in a child
+    /// process (Python's `os.set_inheritable`).
+    #[cfg(unix)]
+    pub(crate) fn set_inheritable(&self, inheritable: bool) -> io::Result<()> {
+        let fd = self.as_raw_fd();
+        // SAFETY: F_GETFD/F_SETFD on a descriptor we own; no pointers are passed.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if inheritable {
+            flags & !libc::FD_CLOEXEC
+        } else {
+            flags | libc::FD_CLOEXEC
+        };
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, flags) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     #[cfg(unix)]
@@ -192,17 +253,68 @@ impl Stream {
         Ok(n)
     }
 
-    pub(crate) fn kind(&self) -> &'static str {
+    /// How this stream delimits messages: a named pipe in message mode keeps the
+    /// boundaries itself; everything else is a byte stream with length headers.
+    pub(crate) fn framing(&self) -> Framing {
         match self {
-            Stream::Tcp(_) => "tcp",
-            #[cfg(unix)]
-            Stream::Unix(_) => "unix",
-            #[cfg(unix)]
-            Stream::Fd(_) => "fd",
             #[cfg(windows)]
-            Stream::Pipe(_) => "pipe",
+            Stream::Pipe(_) => Framing::Message,
+            _ => Framing::LengthPrefixed,
         }
     }
+
+    /// Receives one whole message from a [`Framing::Message`] stream; `deadline`, when
+    /// set, bounds the wait for it to start.
+    #[allow(unused_variables)]
+    pub(crate) fn recv_message(
+        &mut self,
+        max: Option<usize>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<u8>> {
+        match self {
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.recv_message(max, deadline),
+            _ => Err(not_message_mode().into()),
+        }
+    }
+
+    /// Sends one whole message on a [`Framing::Message`] stream.
+    #[allow(unused_variables)]
+    pub(crate) fn send_message(&mut self, buf: &[u8]) -> Result<()> {
+        match self {
+            #[cfg(windows)]
+            Stream::Pipe(p) => p.send_message(buf),
+            _ => Err(not_message_mode().into()),
+        }
+    }
+
+    /// Whether bytes (or EOF) are ready within `timeout` (`None` blocks, zero polls).
+    #[cfg(unix)]
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let mut fds = [libc::pollfd {
+            fd: self.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        Ok(super::poll::poll_fds(&mut fds, timeout)? > 0)
+    }
+
+    /// Whether a message (or EOF) is ready within `timeout`: `PeekNamedPipe` and a
+    /// zero-byte read for a pipe, `WSAPoll` for a TCP socket.
+    #[cfg(windows)]
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        match self {
+            Stream::Pipe(p) => p.poll(timeout),
+            Stream::Tcp(s) => Ok(super::poll::poll_socket(s, timeout)?),
+        }
+    }
+}
+
+fn not_message_mode() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "a byte stream has no message boundaries of its own",
+    )
 }
 
 #[cfg(windows)]
@@ -281,33 +393,5 @@ impl AsFd for Stream {
 impl AsRawFd for Stream {
     fn as_raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()
-    }
-}
-
-/// `poll(2)` over `fds`, retrying on EINTR with the remaining time; returns how many
-/// entries have events. `None` blocks, zero polls.
-#[cfg(unix)]
-pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
-    let deadline = timeout.map(|t| std::time::Instant::now() + t);
-    loop {
-        let ms: libc::c_int = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(std::time::Instant::now());
-                // Round up so that a short timeout does not become a busy poll.
-                let ms = left.as_nanos().div_ceil(1_000_000);
-                ms.min(libc::c_int::MAX as u128) as libc::c_int
-            }
-        };
-        // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd structs and its
-        // length is passed with it; poll(2) writes only their `revents` fields.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
     }
 }
