@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::message::wait_for_reply;
 use super::proxy::{DictProxy, ListProxy, Proxy, QueueProxy};
 use super::sync_proxies::{
     AcquirerProxy, ArrayProxy, BarrierProxy, ConditionProxy, EventProxy, NamespaceProxy, SetProxy,
@@ -39,15 +40,6 @@ struct Endpoint {
 /// A count as a Python `int`.
 fn count(n: usize) -> Value {
     Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-/// Waits until a reply is readable on `conn`, or fails with [`ManagerError::Timeout`]
-/// (the caller then drops the connection).
-pub(crate) fn wait_for_reply(conn: &mut Connection, timeout: Option<Duration>) -> Result<()> {
-    match timeout {
-        Some(t) if !conn.poll(Some(t))? => Err(ManagerError::Timeout(t)),
-        _ => Ok(()),
-    }
 }
 
 /// How many idle method connections a client keeps (CPython keeps one per thread).

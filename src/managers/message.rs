@@ -1,7 +1,9 @@
 //! The two message shapes of the manager protocol, with no I/O: [`Request`] and [`Reply`].
 
+use std::time::Duration;
+
 use super::{as_items, as_pairs, as_str, dict, s, tuple, ManagerError, PyException, Result, Token};
-use crate::Value;
+use crate::{Connection, Value};
 
 /// A request: `(ident, methodname, args, kwds)`.
 ///
@@ -194,6 +196,15 @@ pub(crate) fn method_names(v: &Value) -> Option<Vec<String>> {
         .iter()
         .map(|m| as_str(m).map(str::to_string))
         .collect()
+}
+
+/// Waits until a reply is readable on `conn`, or fails with [`ManagerError::Timeout`]
+/// (the caller then drops the connection).
+pub(crate) fn wait_for_reply(conn: &mut Connection, timeout: Option<Duration>) -> Result<()> {
+    match timeout {
+        Some(t) if !conn.poll(Some(t))? => Err(ManagerError::Timeout(t)),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

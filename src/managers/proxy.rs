@@ -120,7 +120,7 @@ impl Proxy {
         let request = Request::call(&self.token.id, method, args, kwargs).to_value();
         let mut conn = self.manager.method_connection()?;
         conn.send(&request)?;
-        super::client::wait_for_reply(&mut conn, timeout)?;
+        super::message::wait_for_reply(&mut conn, timeout)?;
         let answer = conn.recv()?;
         // Only a connection that completed its request and reply goes back to the pool;
         // after an error its state is unknown and it is closed.
