@@ -148,6 +148,8 @@ pub(crate) fn encode(v: &Value, o: &EncodeOptions, out: &mut Vec<u8>) -> Result<
         memo: Memo::default(),
         memo_len: 0,
         anchors: Vec::new(),
+        filling: Vec::new(),
+        rebuilding: None,
         depth: 0,
     };
     e.out.push(op::PROTO);
@@ -187,6 +189,11 @@ struct Encoder<'o, 'v> {
     memo: Memo,
     memo_len: u32,
     anchors: Vec<AnchorSlot<'v>>,
+    /// Memo keys of the lists and dicts under an anchor whose items are being written.
+    filling: Vec<usize>,
+    /// The anchored object being written a second time by [`Encoder::save_ref`] (its
+    /// `Arc` address), until its `save_object` starts.
+    rebuilding: Option<usize>,
     depth: usize,
 }
 
@@ -469,6 +476,12 @@ impl<'v> Encoder<'_, 'v> {
             }
             self.op(op::EMPTY_LIST);
             self.memo_put_claimed();
+            if !self.anchors.is_empty() {
+                self.filling.push(Arc::as_ptr(items) as usize);
+                let r = self.batch_list_exact(items);
+                self.filling.pop();
+                return r;
+            }
         }
         self.batch_list_exact(items)
     }
@@ -483,6 +496,12 @@ impl<'v> Encoder<'_, 'v> {
             }
             self.op(op::EMPTY_DICT);
             self.memo_put_claimed();
+            if !self.anchors.is_empty() {
+                self.filling.push(Arc::as_ptr(pairs) as usize);
+                let r = self.batch_dict_exact(pairs);
+                self.filling.pop();
+                return r;
+            }
         }
         self.batch_dict_exact(pairs)
     }
@@ -558,7 +577,12 @@ impl<'v> Encoder<'_, 'v> {
         }
         let target = self.anchors[pos].target;
         self.anchors[pos].reentered = true;
+        let outer = self.rebuilding;
+        if let Value::Object(o) = target {
+            self.rebuilding = Some(Arc::as_ptr(o) as usize);
+        }
         let r = self.save(target);
+        self.rebuilding = outer;
         self.anchors[pos].reentered = false;
         r
     }
@@ -740,6 +764,13 @@ impl<'v> Encoder<'_, 'v> {
         self.op(op::TUPLE1);
         self.memo_put(None);
         self.op(op::REDUCE);
+        if self.memo.contains_key(&key) {
+            // Built again while its items were written (an item leads back to it): keep
+            // that copy, as CPython's `save_reduce` does.
+            self.op(op::POP);
+            self.memo_get(key);
+            return Ok(());
+        }
         self.memo_put(Some(key));
         Ok(())
     }
@@ -785,6 +816,47 @@ impl<'v> Encoder<'_, 'v> {
         } else {
             self.save_tuple(args, None)
         }
+    }
+
+    /// The arguments of an object written a second time while its first copy's arguments
+    /// are still being written (a list/dict subclass or set subclass at protocols 0–3:
+    /// `copyreg._reconstructor(cls, list, [items])`, whose items lead back to it). An
+    /// argument list or dict still being filled for the first copy is written afresh with
+    /// its items, as CPython's pickler does (its `__reduce_ex__` makes a new one each
+    /// time): a memo `GET` of it would hand the call an incomplete container, and the
+    /// call copies what it gets.
+    fn save_args_again(&mut self, args: &'v [Value]) -> Result<(), PickleError> {
+        self.opcode_boundary();
+        if args.is_empty() {
+            self.op(op::EMPTY_TUPLE);
+            return Ok(());
+        }
+        if args.len() > 3 {
+            self.op(op::MARK);
+        }
+        for arg in args {
+            match arg {
+                Value::List(items) if self.filling.contains(&(Arc::as_ptr(items) as usize)) => {
+                    self.op(op::EMPTY_LIST);
+                    self.memo_put(None);
+                    self.batch_list_exact(items)?;
+                }
+                Value::Dict(pairs) if self.filling.contains(&(Arc::as_ptr(pairs) as usize)) => {
+                    self.op(op::EMPTY_DICT);
+                    self.memo_put(None);
+                    self.batch_dict_exact(pairs)?;
+                }
+                _ => self.save(arg)?,
+            }
+        }
+        let n = args.len();
+        self.op(if n > 3 {
+            op::TUPLE
+        } else {
+            [op::TUPLE1, op::TUPLE2, op::TUPLE3][n - 1]
+        });
+        self.memo_put(None);
+        Ok(())
     }
 
     /// Items of an exact list (`batch_list_exact`): one item → `APPEND`, otherwise
@@ -1102,6 +1174,8 @@ impl<'v> Encoder<'_, 'v> {
     /// Replays an object's construction (`save_reduce`): create, memoize, then items and
     /// state in CPython's order.
     fn save_object(&mut self, o: &'v Object, key: usize, memoize: bool) -> Result<(), PickleError> {
+        // Written a second time from inside its own arguments (see `save_ref`)?
+        let again = self.rebuilding.take() == Some(key);
         let newobj = match o.construct {
             Construct::NewObj => true,
             // INST / OBJ call the class with the args, or `cls.__new__(cls)` without any.
@@ -1139,7 +1213,11 @@ impl<'v> Encoder<'_, 'v> {
             }
         } else {
             self.save(&o.callable)?;
-            self.save_args(&o.args)?;
+            if again {
+                self.save_args_again(&o.args)?;
+            } else {
+                self.save_args(&o.args)?;
+            }
             self.op(if newobj { op::NEWOBJ } else { op::REDUCE });
         }
         if self.memo.contains_key(&key) {
