@@ -287,3 +287,91 @@ fn methods_written_with_getattr_come_back_byte_for_byte() {
     assert_eq!(v, Value::global("builtins", "str.index"));
     assert_eq!(recode(&data), data);
 }
+
+/// Pickles CPython 3.11 writes for a list / dict / set subclass or a set that holds an
+/// instance whose attribute is that collection: `test.pickletester`'s
+/// `test_recursive_{list,dict}_subclass_and_inst` (protocol 0) and
+/// `test_recursive_{set,set_subclass}_and_inst` (protocol 2). Recorded with
+/// `o = Object(); o.attr = factory([o]); pickle.dumps(o.attr, proto)`, where `Object`,
+/// `MyList`, `MyDict` (built from `{1: o}`) and `MySet` are `test.pickletester`'s classes.
+/// The collection is built by a call whose argument list leads back to it, so CPython's
+/// pickler writes it twice (the outer copy is dropped with `POP`, then a memo `GET`).
+const RECURSIVE_THROUGH_ARGUMENTS: [(&str, &[u8]); 4] = [
+    (
+        "MyList, protocol 0",
+        b"ccopy_reg\n_reconstructor\np0\n(ctest.pickletester\nMyList\np1\nc__builtin__\nlist\np2\n\
+          (lp3\ng0\n(ctest.pickletester\nObject\np4\nc__builtin__\nobject\np5\nNtp6\nRp7\n(dp8\n\
+          Vattr\np9\ng0\n(g1\ng2\n(lp10\ng7\natp11\nRp12\nsbatp13\nR0g12\n.",
+    ),
+    (
+        "MyDict, protocol 0",
+        b"ccopy_reg\n_reconstructor\np0\n(ctest.pickletester\nMyDict\np1\nc__builtin__\ndict\np2\n\
+          (dp3\nI1\ng0\n(ctest.pickletester\nObject\np4\nc__builtin__\nobject\np5\nNtp6\nRp7\n\
+          (dp8\nVattr\np9\ng0\n(g1\ng2\n(dp10\nI1\ng7\nstp11\nRp12\nsbstp13\nR0g12\n.",
+    ),
+    (
+        "set, protocol 2",
+        b"\x80\x02c__builtin__\nset\nq\x00]q\x01ctest.pickletester\nObject\nq\x02)\x81q\x03}q\x04\
+          X\x04\x00\x00\x00attrq\x05h\x00]q\x06h\x03a\x85q\x07Rq\x08sba\x85q\x09R0h\x08.",
+    ),
+    (
+        "MySet, protocol 2",
+        b"\x80\x02ctest.pickletester\nMySet\nq\x00]q\x01ctest.pickletester\nObject\nq\x02)\x81q\x03\
+          }q\x04X\x04\x00\x00\x00attrq\x05h\x00]q\x06h\x03a\x85q\x07Rq\x08sba\x85q\x09R0h\x08.",
+    ),
+];
+
+/// Loads each `name original re-encoding` line (hex) and prints `name` and whether both
+/// load into the same shape: the collection's type, its one item an `Object` whose `attr`
+/// is the collection itself.
+const SAME_SHAPE: &str = r#"
+import pickle, sys
+import test.pickletester  # the classes the pickles name
+
+def shape(x):
+    items = list(x.values()) if isinstance(x, dict) else list(x)
+    return (type(x).__name__, len(items),
+            [type(i).__name__ == "Object" and i.attr is x for i in items])
+
+for line in sys.stdin:
+    name, original, back = line.split()
+    a = shape(pickle.loads(bytes.fromhex(original)))
+    b = shape(pickle.loads(bytes.fromhex(back)))
+    ok = a == b and a[1] == 1 and a[2] == [True]
+    print(name, "same" if ok else "DIFFERENT %r %r" % (a, b))
+"#;
+
+#[test]
+fn a_collection_rebuilt_through_its_own_arguments_comes_back_whole() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut input = String::new();
+    let mut names = Vec::new();
+    for (name, data) in RECURSIVE_THROUGH_ARGUMENTS {
+        for protocol in [2, 4] {
+            let back = dumps_with(&loads(data).unwrap(), &EncodeOptions::protocol(protocol))
+                .unwrap_or_else(|e| panic!("{name} at protocol {protocol}: {e}"));
+            let label = format!("{}@{protocol}", name.replace([' ', ','], ""));
+            input += &format!("{label} {} {}\n", hex(data), hex(&back));
+            names.push(label);
+        }
+    }
+    let mut child = Command::new("python3")
+        .args(["-c", SAME_SHAPE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "python3 failed: {out:?}");
+    let expected: Vec<String> = names.iter().map(|n| format!("{n} same")).collect();
+    assert_eq!(report.lines().collect::<Vec<_>>(), expected, "{report}");
+}
