@@ -8,20 +8,12 @@ from harness import REPO_ROOT, peer_script
 
 CORPUS = REPO_ROOT / "fixtures" / "corpus" / "pickles.bin"
 
-# Known to come back different, with the reason (README "Fidelity"): a list / dict / set
-# subclass or a set rebuilt by a call (`copyreg._reconstructor(cls, base, [items])`,
-# `set([items])`, protocols 0-3) whose items lead back to it. CPython's pickle holds two
-# argument lists (one for a throw-away outer copy); mpconn's Value holds the object once,
-# and its re-encoding writes the inner copy's argument list before that list's items, so
-# CPython builds the inner copy empty.
-KNOWN = {
-    "test_recursive_dict_subclass_and_inst",
-    "test_recursive_list_subclass_and_inst",
-    "test_recursive_set_subclass_and_inst",
-    "test_recursive_frozenset_subclass_and_inst",
-    "test_recursive_set_and_inst",
-    "test_recursive_frozenset_and_inst",
-}
+# No known exceptions. The last ones (test_recursive_{list,dict,set,frozenset}_subclass_and_inst,
+# test_recursive_{set,frozenset}_and_inst: a collection rebuilt by a call whose argument list
+# leads back to it) came back with the inner copy empty until the encoder wrote that list
+# afresh for the second copy, as CPython's pickler does (README "Fidelity"). A pickle CPython
+# loads must come back equal or be refused by name here, never come back different.
+KNOWN = set()
 
 
 def test_cpython_corpus_through_a_rust_peer(spawn, interp, rust_peer):

@@ -30,6 +30,12 @@
 //!   [`Value::Ref`] while its items are being written is written a second time (its inner
 //!   containers are memo hits by then), and the outer copy is then dropped with
 //!   `POP`/`POP_MARK` and replaced by a memo `GET`.
+//!   So are objects and sets built by a call (`REDUCE`/`NEWOBJ`, `set([...])` at protocols
+//!   2–3) reached again through their own arguments: the second copy is written from inside
+//!   the first, and an argument list or dict the first copy is still filling is written
+//!   afresh for it (a memo `GET` would hand the call an incomplete container that it copies,
+//!   e.g. `copyreg._reconstructor(MyList, list, [items])`), as CPython's `__reduce_ex__`
+//!   makes a new one each time.
 //!
 //! Nesting is limited to 200 000 levels (an error beyond); after 1 000 levels, and every 10 000 after that, the encoder
 //! continues on a fresh scoped thread stack, so deep values never overflow the caller's
