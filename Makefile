@@ -140,5 +140,6 @@ check-fresh:
 package-check:
 	$(CARGO) package --list --allow-dirty | sort > target/package-files.txt
 	@! grep -E '^(fixtures|tests|python_interop|bench|fuzz|windows|scripts)/' target/package-files.txt || { echo "package-check: the files above must not be packaged" >&2; exit 1; }
+	$(CARGO) package --allow-dirty --no-verify
+	@ls -l target/package/mpconn-*.crate
 	$(CARGO) publish --dry-run --allow-dirty
-	@ls -l target/package/*.crate
