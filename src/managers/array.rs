@@ -233,21 +233,9 @@ pub(crate) fn slice_indices(
     Ok(out)
 }
 
-/// A Python index into `len` items, or `IndexError(message)`.
+/// A Python index into `len` array items, or `IndexError(message)`.
 fn item_index(i: &Value, len: usize, message: &str) -> Result<usize, PyException> {
-    let i = as_int(i).ok_or_else(|| {
-        PyException::type_error(&format!(
-            "array indices must be integers, not {}",
-            i.type_name()
-        ))
-    })?;
-    let len_i = i64::try_from(len).unwrap_or(i64::MAX);
-    let j = if i < 0 { i.saturating_add(len_i) } else { i };
-    if (0..len_i).contains(&j) {
-        Ok(j as usize)
-    } else {
-        Err(PyException::index_error(message))
-    }
+    super::collections::sequence_index(i, len, "array indices must be integers", message)
 }
 
 impl ManagedObject for SharedArray {

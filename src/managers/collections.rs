@@ -108,20 +108,28 @@ pub(crate) fn iterator_value(items: Vec<Value>) -> Value {
 /// server allocate without bound): above it, `MemoryError`.
 const MAX_REPEATED_ITEMS: usize = 1 << 20;
 
-/// A Python index into a sequence of `len` items (negative counts from the end).
+/// A Python index into a list of `len` items (negative counts from the end).
 fn index(i: &Value, len: usize, what: &str) -> Result<usize, PyException> {
-    let i = as_int(i).ok_or_else(|| {
-        PyException::type_error(&format!(
-            "list indices must be integers or slices, not {}",
-            i.type_name()
-        ))
-    })?;
+    sequence_index(i, len, "list indices must be integers or slices", what)
+}
+
+/// A Python index into a sequence of `len` items (negative counts from the end): a
+/// non-integer is `TypeError("{not_int}, not {type}")`, one out of range
+/// `IndexError(out_of_range)`, each in the words of the sequence's own type.
+pub(super) fn sequence_index(
+    i: &Value,
+    len: usize,
+    not_int: &str,
+    out_of_range: &str,
+) -> Result<usize, PyException> {
+    let i = as_int(i)
+        .ok_or_else(|| PyException::type_error(&format!("{not_int}, not {}", i.type_name())))?;
     let len_i = i64::try_from(len).unwrap_or(i64::MAX);
     let j = if i < 0 { i.saturating_add(len_i) } else { i };
     if (0..len_i).contains(&j) {
         Ok(j as usize)
     } else {
-        Err(PyException::index_error(what))
+        Err(PyException::index_error(out_of_range))
     }
 }
 
