@@ -67,23 +67,13 @@ class Interp:
         return "Interp(%s, %s)" % (self.id, self.exe if self.present else self.reason)
 
 
-_PROBE = "import sys, multiprocessing.connection; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
-
-
-def _probe(exe):
-    """(real executable, (major, minor)) of a working interpreter, or raises RuntimeError."""
-    version = pythons.probe(exe)
-    out = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True, timeout=60)
-    return out.stdout.split()[0], version
-
-
 def discover_interpreters():
     """The machine's python3 plus the provisioned 3.13, 3.14 and 3.15 (pythons.candidates)."""
     found = []
     for ident, exe in pythons.candidates():
         if ident == "python3":
             try:
-                real, version = _probe(exe)
+                real, version = pythons.probe(exe)
                 # Outside a venv, sys.executable is the real interpreter (pyenv shims resolved).
                 found.append(Interp("py%d.%d" % version, real, version))
             except RuntimeError as exc:
@@ -91,7 +81,7 @@ def discover_interpreters():
             continue
         minor = int(ident.rsplit(".", 1)[1])
         try:
-            version = pythons.probe(exe)
+            _real, version = pythons.probe(exe)
         except RuntimeError as exc:
             found.append(Interp(ident, exe, (3, minor), reason=str(exc)))
             continue

@@ -28,7 +28,7 @@ DEFAULT_DIR = "/var/cache/mpconn/pythons"
 #: The interpreters ``make pythons`` provisions, next to the machine's python3.
 PROVISIONED = ((3, 13), (3, 14), (3, 15))
 
-_PROBE = "import sys, multiprocessing.connection; print('%d.%d' % sys.version_info[:2])"
+_PROBE = "import sys, multiprocessing.connection; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
 
 
 def pythons_dir():
@@ -55,8 +55,8 @@ def candidates():
 
 
 def probe(exe):
-    """``(major, minor)`` of a working interpreter with ``multiprocessing.connection``;
-    raises ``RuntimeError`` saying why it cannot be used."""
+    """``(real executable, (major, minor))`` of a working interpreter with
+    ``multiprocessing.connection``; raises ``RuntimeError`` saying why it cannot be used."""
     if os.sep in exe and not os.path.exists(exe):
         raise RuntimeError("%s missing: run `make pythons` (as root) to provision it" % exe)
     try:
@@ -65,7 +65,8 @@ def probe(exe):
         raise RuntimeError("%s does not run: %s" % (exe, exc))
     if out.returncode != 0:
         raise RuntimeError("%s failed: %s" % (exe, out.stderr.strip()[-300:]))
-    return tuple(int(x) for x in out.stdout.split()[-1].split("."))
+    real, version = out.stdout.split("\n")[:2]
+    return real, tuple(int(x) for x in version.split("."))
 
 
 def main(argv):
@@ -75,7 +76,7 @@ def main(argv):
     if argv == ["list"]:
         for ident, exe in candidates():
             try:
-                version = probe(exe)
+                _real, version = probe(exe)
                 print("py%d.%d\t%s\tok" % (version + (exe,)))
             except RuntimeError as exc:
                 print("%s\t%s\tmissing: %s" % (ident, exe, " ".join(str(exc).split())))

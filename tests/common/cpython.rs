@@ -63,17 +63,17 @@ pub fn interpreters() -> Vec<String> {
 pub fn interpreter(version: &str) -> Option<String> {
     let wanted = format!("py{version}");
     matrix()
-        .into_iter()
+        .iter()
         .find(|(id, _, ok)| *ok && *id == wanted)
-        .map(|(_, exe, _)| exe)
+        .map(|(_, exe, _)| exe.clone())
 }
 
 fn list_interpreters() -> Vec<String> {
     let ci = std::env::var("CI").is_ok_and(|v| ["1", "true", "yes"].contains(&v.as_str()));
     let mut found = Vec::new();
     for (id, exe, ok) in matrix() {
-        if ok {
-            found.push(exe);
+        if *ok {
+            found.push(exe.clone());
         } else if ci {
             panic!("CI=true and {id} is missing ({exe}): run `make pythons`");
         } else {
@@ -83,8 +83,14 @@ fn list_interpreters() -> Vec<String> {
     found
 }
 
-/// `(id, exe, usable)` for each interpreter `python_interop/pythons.py list` names.
-fn matrix() -> Vec<(String, String, bool)> {
+/// `(id, exe, usable)` for each interpreter `python_interop/pythons.py list` names, asked
+/// once per test binary (the list runs every interpreter once).
+fn matrix() -> &'static [(String, String, bool)] {
+    static MATRIX: std::sync::OnceLock<Vec<(String, String, bool)>> = std::sync::OnceLock::new();
+    MATRIX.get_or_init(list_matrix)
+}
+
+fn list_matrix() -> Vec<(String, String, bool)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python_interop/pythons.py");
     let out = Command::new("python3")
         .args([script, "list"])
