@@ -128,7 +128,7 @@ clean-venv:
 	rm -rf $(VENV)
 
 ## check-fresh: proves `make test` from an empty start: clones HEAD into a temporary folder
-## and runs `CI=true make test` there with nothing provisioned earlier visible (a private
+## and runs `.ci/run` (CI=true make test) there with nothing provisioned earlier visible (a private
 ## mount namespace hides the default interpreter folder and the Windows Rust target; an
 ## empty MPCONN_PYTHONS_DIR). Root only. Run it before you push a change to the Makefile,
 ## scripts/ or the test set-up.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make check-fresh`: runs `CI=true make test` the way a fresh machine would see it.
+# `make check-fresh`: runs CI's own command, `.ci/run` (`CI=true make test`), the way a fresh
+# machine would see it.
 #
 # 1. Clones HEAD (what is committed, nothing else) into a temporary folder.
 # 2. Inside a private mount namespace (so nothing changes for the rest of the machine):
@@ -9,7 +10,7 @@
 #      move files) with the x86_64-pc-windows-gnu target removed: rustup must add it
 #      again, as on a fresh machine;
 #    - no CARGO_TARGET_DIR, no .venv: the clone builds and installs everything itself.
-# 3. Runs `CI=true make test` there and reports the wall time.
+# 3. Runs `bash .ci/run` there and reports the wall time.
 #
 # Debian packages installed earlier (wine64, mingw-w64, debootstrap) stay visible: a fresh
 # machine gets them from apt-get in the same set-up steps, which this does not re-run.
@@ -50,8 +51,8 @@ PY
     echo "check-fresh: hidden: /var/cache/mpconn, the Windows Rust target; MPCONN_PYTHONS_DIR=$MPCONN_PYTHONS_DIR (empty)"
     python3 "$work/mpconn/python_interop/pythons.py" list
     cd "$work/mpconn"
-    make test
+    bash .ci/run
   ' check-fresh "$work" "$toolchain" "$rustup_home" || status=$?
 elapsed=$(( $(date +%s) - start ))
-echo "check-fresh: CI=true make test exited $status after ${elapsed}s ($(nproc) cores)"
+echo "check-fresh: .ci/run exited $status after ${elapsed}s ($(nproc) cores)"
 exit $status
