@@ -40,6 +40,7 @@ use std::time::SystemTime;
 
 use socket2::SockRef;
 
+use crate::server::ActiveGuard;
 use crate::{Address, Client, ClientOptions, Connection, Error, Listener, Result};
 
 /// Which way a message travels.
@@ -237,15 +238,6 @@ pub struct Proxy {
     active: Arc<AtomicUsize>,
 }
 
-/// Gives a pair's slot back when its thread ends, however it ends.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Accept errors in a row after which [`Proxy::serve`] gives up (a broken socket would spin).
 const MAX_ACCEPT_ERRORS_IN_A_ROW: u32 = 100;
 
@@ -300,7 +292,7 @@ impl Proxy {
             });
             return Ok(None);
         }
-        let slot = Slot(Arc::clone(&self.active));
+        let slot = ActiveGuard(Arc::clone(&self.active));
         let upstream = self.upstream.clone();
         let options = self.options.clone();
         let spawned = std::thread::Builder::new()

@@ -111,7 +111,9 @@ pub struct Server {
     wake_write: Arc<UnixStream>,
 }
 
-struct ActiveGuard(Arc<AtomicUsize>);
+/// Gives a connection's slot in an `active` count back when dropped, however its thread
+/// ends (also used by [`crate::relay::Proxy`]).
+pub(crate) struct ActiveGuard(pub(crate) Arc<AtomicUsize>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
