@@ -974,12 +974,7 @@ impl<'v> Encoder<'_, 'v> {
             {
                 return Err(unencodable("a GLOBAL name holds a newline or is not UTF-8"));
             }
-            self.reserve_frame();
-            self.out.push(op::GLOBAL);
-            self.out.extend_from_slice(m);
-            self.out.push(b'\n');
-            self.out.extend_from_slice(n);
-            self.out.push(b'\n');
+            self.global_text(m, n);
             if key.is_some() {
                 self.memo_put(key);
             }
@@ -1063,13 +1058,18 @@ impl<'v> Encoder<'_, 'v> {
                 self.proto
             )));
         }
+        self.global_text(m, n);
+        Ok(())
+    }
+
+    /// The bytes of `GLOBAL module\nname\n`, for names the caller has checked.
+    fn global_text(&mut self, module: &[u8], name: &[u8]) {
         self.reserve_frame();
         self.out.push(op::GLOBAL);
-        self.out.extend_from_slice(m);
+        self.out.extend_from_slice(module);
         self.out.push(b'\n');
-        self.out.extend_from_slice(n);
+        self.out.extend_from_slice(name);
         self.out.push(b'\n');
-        Ok(())
     }
 
     /// A value, then the steps the pickle performed after it, each as the opcodes that
