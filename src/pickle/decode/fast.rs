@@ -294,11 +294,13 @@ impl<'a> Fast<'a> {
 
     /// Moves `stack[m..]` into the list (or object) at `stack[m - 1]` (APPEND, APPENDS).
     fn append(&mut self, m: usize) -> Option<()> {
+        // Even with no items there must be a target below the mark (CPython: stack
+        // underflow); the graph decoder says so.
+        check(m > 0)?;
         let len = self.vals.len();
         if m >= len {
             return Some(());
         }
-        check(m > 0)?;
         self.charge((len - m) * SLOT)?;
         let h = self.settle(m)?;
         let t = m - 1;
@@ -315,11 +317,14 @@ impl<'a> Fast<'a> {
 
     /// Moves the pairs `stack[m..]` into the dict (or object) at `stack[m - 1]`.
     fn set_items(&mut self, m: usize) -> Option<()> {
+        // Even with no items there must be a target below the mark (CPython: stack
+        // underflow); the graph decoder says so.
+        check(m > 0)?;
         let len = self.vals.len();
         if m >= len {
             return Some(());
         }
-        check((len - m) % 2 == 0 && m > 0)?;
+        check((len - m) % 2 == 0)?;
         self.charge((len - m) * SLOT)?;
         let h = self.settle(m)?;
         let t = m - 1;
@@ -335,11 +340,13 @@ impl<'a> Fast<'a> {
     }
 
     fn add_items(&mut self, m: usize) -> Option<()> {
+        // Even with no items there must be a target below the mark (CPython: stack
+        // underflow); the graph decoder says so.
+        check(m > 0)?;
         let len = self.vals.len();
         if m >= len {
             return Some(());
         }
-        check(m > 0)?;
         self.charge((len - m) * SLOT)?;
         let h = self.settle(m)?;
         let t = m - 1;

@@ -508,3 +508,32 @@ fn gets_after_the_memo_scan_starts_find_their_values() {
         );
     }
 }
+
+#[test]
+fn an_empty_fill_with_nothing_below_its_mark_is_refused_as_cpython_refuses_it() {
+    // Found by `random_programs_agree` under wine: `MARK SETITEMS` (and APPENDS,
+    // ADDITEMS) with no items and no container below the mark is a stack underflow for
+    // CPython 3.11 (`pickle.loads(b'\x80\x04(u(l.')`), not a fill of nothing.
+    for data in [
+        &b"\x80\x04(u(l."[..],
+        &b"\x80\x04(e(l."[..],
+        &b"\x80\x04(\x90(l."[..],
+    ] {
+        let o = DecodeOptions::default();
+        assert!(
+            fast::decode(data, &o).is_none(),
+            "{data:?}: fast path took it"
+        );
+        assert!(
+            decode_graph(data, &o).is_err(),
+            "{data:?}: graph decoder took it"
+        );
+        agree("empty fill", data, &o);
+    }
+    // With a container below the mark an empty fill is nothing, as in CPython.
+    agree(
+        "empty fill of a list",
+        b"\x80\x04](e.",
+        &DecodeOptions::default(),
+    );
+}
