@@ -51,6 +51,11 @@ fn codec(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("mpconn_loads", name), &data, |b, d| {
             b.iter(|| mpconn::pickle::loads_with(d, &deep).unwrap())
         });
+        group.bench_with_input(
+            BenchmarkId::new("mpconn_loads_view", name),
+            &data,
+            |b, d| b.iter(|| mpconn::pickle::loads_view_with(d, &deep).unwrap()),
+        );
         match mpconn::dumps(&value) {
             Ok(_) => {
                 group.bench_with_input(BenchmarkId::new("mpconn_dumps", name), &value, |b, v| {

@@ -18,9 +18,11 @@ pub mod dis;
 mod encode;
 pub mod opcodes;
 mod typed;
+pub mod view;
 
 pub use crate::error::{PickleError, PickleErrorKind};
 pub use typed::{from_slice, from_slice_with, to_vec, to_vec_into, to_vec_with};
+pub use view::{loads_view, loads_view_with, View, ViewRef};
 
 use crate::value::Value;
 

@@ -1,0 +1,448 @@
+//! Builds a [`Doc`](super::Doc): the nodes of a pickle in one arena, strings and bytes
+//! borrowed from the message.
+//!
+//! It takes the opcodes CPython writes for plain data (protocols 1–5: scalars, str, bytes,
+//! bytearray, list, tuple, dict, set, frozenset, the memo, frames) and gives up (`None`) on
+//! everything else, and on anything the owned decoder would refuse or would have to judge
+//! with more care: the caller then decodes the whole pickle into an owned [`Value`]
+//! (`super::View` wraps either), which also produces every error. So the arena never
+//! decides an error, and never holds a value the owned decoder would not give.
+//!
+//! What it gives up on, besides unknown opcodes and malformed input:
+//! * a container filled after it was reached through the memo (a "late fill"; the owned
+//!   decoder keeps those as effects), and `POP`/`DUP`, which CPython does not write for data;
+//! * dict keys and set items other than None, bool, int, float, str and bytes (the owned
+//!   decoder judges whether the others are hashable). Keys and items are kept as the pickle
+//!   gives them, equal ones included, exactly as the owned decoder keeps them;
+//! * memo indices past what the input could hold, memo overwrites, and going past
+//!   `max_memo`, `max_alloc` (nodes and links counted) or `max_depth` (heights kept per node).
+//!
+//! Each node is 24 bytes and each link 4, so for the dict-heavy messages CPython writes
+//! the arena takes about a third of the memory of the owned tree, and building it
+//! allocates only as its three vectors grow.
+
+use super::{Doc, Node, Slice, Span};
+use crate::pickle::opcodes as op;
+use crate::pickle::DecodeOptions;
+
+/// Bytes charged against `max_alloc` for each node and each link.
+const NODE_BYTES: usize = std::mem::size_of::<Node>();
+const LINK_BYTES: usize = std::mem::size_of::<u32>();
+
+/// Stack entries: the node id, with this bit set when the entry came from a memo `GET`
+/// (so it may not be filled: that would be a late fill).
+const FROM_MEMO: u32 = 1 << 31;
+
+/// The container kind an opcode fills.
+#[derive(Clone, Copy)]
+enum Want {
+    List,
+    Dict,
+    Set,
+}
+
+struct Builder<'a, 'o> {
+    data: &'a [u8],
+    pos: usize,
+    opts: &'o DecodeOptions,
+    nodes: Vec<Node>,
+    /// Container heights, in step with `nodes` (0 for scalars).
+    heights: Vec<u32>,
+    links: Vec<u32>,
+    stack: Vec<u32>,
+    marks: Vec<usize>,
+    memo: Vec<u32>,
+    memo_len: usize,
+    alloc: usize,
+}
+
+/// The arena for `data`, or `None` when the owned decoder must take it (see the module doc).
+pub(super) fn build<'a>(data: &'a [u8], opts: &DecodeOptions) -> Option<Doc<'a>> {
+    // Room for a node per 8 bytes of input (CPython's data pickles spend 2–10 bytes per
+    // object), so that the vectors rarely grow while they are filled; capped, since
+    // reserved room is not charged against `max_alloc`.
+    let guess = (data.len() / 8).clamp(16, 1 << 22);
+    let mut b = Builder {
+        data,
+        pos: 0,
+        opts,
+        nodes: Vec::with_capacity(guess),
+        heights: Vec::with_capacity(guess),
+        links: Vec::with_capacity(guess),
+        stack: Vec::with_capacity(16),
+        marks: Vec::new(),
+        memo: Vec::new(),
+        memo_len: 0,
+        alloc: 0,
+    };
+    let root = b.run()?;
+    Some(Doc {
+        data,
+        nodes: b.nodes,
+        links: b.links,
+        root,
+    })
+}
+
+/// `Some(())` when `cond` holds (for `?`).
+#[inline]
+fn check(cond: bool) -> Option<()> {
+    cond.then_some(())
+}
+
+impl<'a> Builder<'a, '_> {
+    #[inline]
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    /// The next `n` bytes, as a place in the message (which must fit `u32` offsets: a
+    /// bigger message goes to the owned decoder).
+    #[inline]
+    fn slice(&mut self, n: usize) -> Option<Slice> {
+        let at = u32::try_from(self.pos).ok()?;
+        let len = u32::try_from(n).ok()?;
+        self.take(n)?;
+        check(u32::try_from(self.pos).is_ok())?;
+        Some(Slice { at, len })
+    }
+
+    #[inline]
+    fn le4(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    #[inline]
+    fn le8(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    /// Charges `bytes` against `max_alloc`.
+    #[inline]
+    fn charge(&mut self, bytes: usize) -> Option<()> {
+        self.alloc = self.alloc.checked_add(bytes)?;
+        check(self.alloc <= self.opts.max_alloc)
+    }
+
+    /// A new node, pushed on the stack.
+    #[inline]
+    fn push_new(&mut self, node: Node) -> Option<()> {
+        let id = u32::try_from(self.nodes.len()).ok()?;
+        check(id < FROM_MEMO)?;
+        self.charge(NODE_BYTES + LINK_BYTES)?;
+        self.nodes.push(node);
+        self.heights.push(u32::from(node.is_container()));
+        self.stack.push(id);
+        Some(())
+    }
+
+    #[inline]
+    fn top(&self) -> Option<u32> {
+        self.stack.last().copied()
+    }
+
+    fn run(&mut self) -> Option<u32> {
+        loop {
+            let code = self.byte()?;
+            match code {
+                op::PROTO => check(self.byte()? <= 5)?,
+                op::FRAME => {
+                    let n = self.le8()?;
+                    check(n <= (self.data.len() - self.pos) as u64)?;
+                }
+                op::STOP => {
+                    check(self.stack.len() == 1 && self.marks.is_empty())?;
+                    return Some(self.stack[0] & !FROM_MEMO);
+                }
+                op::NONE => self.push_new(Node::None)?,
+                op::NEWTRUE => self.push_new(Node::Bool(true))?,
+                op::NEWFALSE => self.push_new(Node::Bool(false))?,
+                op::BININT => {
+                    let v = self.le4()? as i32;
+                    self.push_new(Node::Int(i64::from(v)))?
+                }
+                op::BININT1 => {
+                    let v = self.byte()?;
+                    self.push_new(Node::Int(i64::from(v)))?
+                }
+                op::BININT2 => {
+                    let b = self.take(2)?;
+                    self.push_new(Node::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))?
+                }
+                op::LONG1 => {
+                    let n = usize::from(self.byte()?);
+                    check(n <= 8)?;
+                    let b = self.take(n)?;
+                    let fill = if b.last().is_some_and(|x| x & 0x80 != 0) {
+                        0xff
+                    } else {
+                        0
+                    };
+                    let mut a = [fill; 8];
+                    a[..n].copy_from_slice(b);
+                    self.push_new(Node::Int(i64::from_le_bytes(a)))?
+                }
+                op::BINFLOAT => {
+                    let b = self.take(8)?;
+                    self.push_new(Node::Float(f64::from_be_bytes(b.try_into().ok()?)))?
+                }
+                op::SHORT_BINUNICODE => {
+                    let n = usize::from(self.byte()?);
+                    self.unicode(n)?
+                }
+                op::BINUNICODE => {
+                    let n = self.le4()? as usize;
+                    self.unicode(n)?
+                }
+                op::BINUNICODE8 => {
+                    let n = usize::try_from(self.le8()?).ok()?;
+                    self.unicode(n)?
+                }
+                op::SHORT_BINBYTES => {
+                    let n = usize::from(self.byte()?);
+                    let b = self.slice(n)?;
+                    self.push_new(Node::Bytes(b))?
+                }
+                op::BINBYTES => {
+                    let n = self.le4()? as usize;
+                    let b = self.slice(n)?;
+                    self.push_new(Node::Bytes(b))?
+                }
+                op::BINBYTES8 => {
+                    let n = usize::try_from(self.le8()?).ok()?;
+                    let b = self.slice(n)?;
+                    self.push_new(Node::Bytes(b))?
+                }
+                op::BYTEARRAY8 => {
+                    let n = usize::try_from(self.le8()?).ok()?;
+                    let b = self.slice(n)?;
+                    self.push_new(Node::ByteArray(b))?
+                }
+                op::EMPTY_LIST => self.push_new(Node::List(Span::EMPTY))?,
+                op::EMPTY_DICT => self.push_new(Node::Dict(Span::EMPTY))?,
+                op::EMPTY_SET => self.push_new(Node::Set(Span::EMPTY))?,
+                op::EMPTY_TUPLE => self.push_new(Node::Tuple(Span::EMPTY))?,
+                op::MARK => {
+                    self.marks.push(self.stack.len());
+                }
+                op::TUPLE => {
+                    let m = self.marks.pop()?;
+                    self.tuple(m)?
+                }
+                op::TUPLE1 => self.tuple(self.stack.len().checked_sub(1)?)?,
+                op::TUPLE2 => self.tuple(self.stack.len().checked_sub(2)?)?,
+                op::TUPLE3 => self.tuple(self.stack.len().checked_sub(3)?)?,
+                op::FROZENSET => {
+                    let m = self.marks.pop()?;
+                    self.push_new(Node::FrozenSet(Span::EMPTY))?;
+                    let id = self.stack.pop()?;
+                    self.fill(id, m, 1)?;
+                    self.stack.push(id);
+                }
+                op::APPEND => {
+                    let m = self.stack.len().checked_sub(1)?;
+                    self.fill_below(m, Want::List)?
+                }
+                op::APPENDS => {
+                    let m = self.marks.pop()?;
+                    self.fill_below(m, Want::List)?
+                }
+                op::ADDITEMS => {
+                    let m = self.marks.pop()?;
+                    self.fill_below(m, Want::Set)?
+                }
+                op::SETITEM => {
+                    let m = self.stack.len().checked_sub(2)?;
+                    self.fill_below(m, Want::Dict)?
+                }
+                op::SETITEMS => {
+                    let m = self.marks.pop()?;
+                    self.fill_below(m, Want::Dict)?
+                }
+                op::MEMOIZE => {
+                    let i = self.memo_len;
+                    self.put(i)?
+                }
+                op::BINPUT => {
+                    let i = usize::from(self.byte()?);
+                    self.put(i)?
+                }
+                op::LONG_BINPUT => {
+                    let i = self.le4()? as usize;
+                    self.put(i)?
+                }
+                op::BINGET => {
+                    let i = usize::from(self.byte()?);
+                    self.get(i)?
+                }
+                op::LONG_BINGET => {
+                    let i = self.le4()? as usize;
+                    self.get(i)?
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn unicode(&mut self, n: usize) -> Option<()> {
+        let at = self.pos;
+        let s = self.slice(n)?;
+        let b = &self.data[at..self.pos];
+        let utf8 = match std::str::from_utf8(b) {
+            Ok(_) => true,
+            // Lone surrogates (what CPython's surrogatepass writes) are kept; anything else
+            // is an error the owned decoder reports.
+            Err(_) => {
+                crate::value::PyStr::from_surrogatepass(b)?;
+                false
+            }
+        };
+        self.push_new(Node::Str(s, utf8))
+    }
+
+    fn put(&mut self, i: usize) -> Option<()> {
+        let top = self.top()? & !FROM_MEMO;
+        // An index no pickle of this size could need is left to the owned decoder (and a
+        // peer cannot make the memo allocate more than the input's size).
+        check(i <= self.data.len() + 64)?;
+        if i >= self.memo.len() {
+            self.memo.resize(i + 1, u32::MAX);
+        }
+        check(self.memo[i] == u32::MAX)?;
+        self.memo_len += 1;
+        check(self.memo_len <= self.opts.max_memo)?;
+        self.memo[i] = top;
+        Some(())
+    }
+
+    fn get(&mut self, i: usize) -> Option<()> {
+        let id = *self.memo.get(i)?;
+        check(id != u32::MAX)?;
+        self.charge(LINK_BYTES)?;
+        self.stack.push(id | FROM_MEMO);
+        Some(())
+    }
+
+    /// `stack[m..]` becomes a tuple.
+    fn tuple(&mut self, m: usize) -> Option<()> {
+        check(m <= self.stack.len())?;
+        self.push_new(Node::Tuple(Span::EMPTY))?;
+        let id = self.stack.pop()?;
+        self.fill(id, m, 1)?;
+        self.stack.push(id);
+        Some(())
+    }
+
+    /// Fills the container just below `stack[m..]` with those entries; it must be of the
+    /// kind the opcode fills (anything else is the owned decoder's to judge).
+    fn fill_below(&mut self, m: usize, want: Want) -> Option<()> {
+        let target = *self.stack.get(m.checked_sub(1)?)?;
+        check(target & FROM_MEMO == 0)?;
+        let (ok, per) = match (want, self.nodes[target as usize]) {
+            (Want::List, Node::List(_)) => (true, 1),
+            (Want::Set, Node::Set(_)) => (true, 1),
+            (Want::Dict, Node::Dict(_)) => (true, 2),
+            _ => (false, 0),
+        };
+        check(ok)?;
+        self.fill(target, m, per)
+    }
+
+    /// Moves `stack[m..]` into container `id` (`per` = 2: key, value pairs).
+    fn fill(&mut self, id: u32, m: usize, per: usize) -> Option<()> {
+        check(m <= self.stack.len())?;
+        let n = self.stack.len() - m;
+        check(n % per == 0)?;
+        let node = self.nodes[id as usize];
+        let is_keyed = matches!(node, Node::Dict(_) | Node::Set(_) | Node::FrozenSet(_));
+        let expected = match node {
+            Node::Dict(_) => 2,
+            Node::List(_) | Node::Tuple(_) | Node::Set(_) | Node::FrozenSet(_) => 1,
+            _ => return None,
+        };
+        check(per == expected)?;
+        let mut span = node.span()?;
+        // Height: one more than the highest entry.
+        let mut h = self.heights[id as usize];
+        for &e in &self.stack[m..] {
+            h = h.max(self.heights[(e & !FROM_MEMO) as usize].saturating_add(1));
+        }
+        check(h as usize <= self.opts.max_depth)?;
+        self.heights[id as usize] = h;
+        if n == 0 {
+            self.stack.truncate(m);
+            return Some(());
+        }
+        if is_keyed {
+            // Keys and set items must be hashable; the arena takes the common kinds and
+            // leaves the rest (and the TypeError of an unhashable one) to the owned decoder.
+            for &e in self.stack[m..].iter().step_by(per) {
+                check(self.hashable(e & !FROM_MEMO))?;
+            }
+        }
+        self.reserve(&mut span, n as u32)?;
+        let start = (span.start + span.len) as usize;
+        for (slot, &e) in self.links[start..start + n]
+            .iter_mut()
+            .zip(&self.stack[m..])
+        {
+            *slot = e & !FROM_MEMO;
+        }
+        span.len += n as u32;
+        self.stack.truncate(m);
+        self.nodes[id as usize] = node.with_span(span);
+        Some(())
+    }
+
+    /// Makes room for `more` links at the end of `span`, moving the span to the end of the
+    /// link vector (with room to grow) when something else was stored after it.
+    fn reserve(&mut self, span: &mut Span, more: u32) -> Option<()> {
+        let need = span.len.checked_add(more)?;
+        if need <= span.cap {
+            return Some(());
+        }
+        let end = span.start as usize + span.cap as usize;
+        if end == self.links.len() {
+            // The span is last: grow in place.
+            self.charge((need - span.cap) as usize * LINK_BYTES)?;
+            self.links.resize(span.start as usize + need as usize, 0);
+            span.cap = need;
+            return Some(());
+        }
+        let cap = need.max(span.cap.saturating_mul(2));
+        self.charge(cap as usize * LINK_BYTES)?;
+        let start = u32::try_from(self.links.len()).ok()?;
+        self.links.reserve(cap as usize);
+        let old = span.start as usize..span.start as usize + span.len as usize;
+        self.links.extend_from_within(old);
+        self.links.resize(start as usize + cap as usize, 0);
+        span.start = start;
+        span.cap = cap;
+        Some(())
+    }
+
+    /// Whether node `id` is a key kind the arena takes (None, bool, int, float, str,
+    /// bytes: all hashable).
+    #[inline]
+    fn hashable(&self, id: u32) -> bool {
+        matches!(
+            self.nodes[id as usize],
+            Node::None
+                | Node::Bool(_)
+                | Node::Int(_)
+                | Node::Float(_)
+                | Node::Str(..)
+                | Node::Bytes(_)
+        )
+    }
+}
