@@ -36,6 +36,7 @@
 //! take [`View::to_value`], whose dicts are indexed.
 
 mod build;
+mod spare;
 
 use crate::error::PickleError;
 use crate::pickle::DecodeOptions;
@@ -49,14 +50,6 @@ struct Span {
     cap: u32,
 }
 
-impl Span {
-    const EMPTY: Span = Span {
-        start: 0,
-        len: 0,
-        cap: 0,
-    };
-}
-
 /// Where a str's or bytes' contents sit in the message.
 #[derive(Clone, Copy, Debug)]
 struct Slice {
@@ -64,7 +57,8 @@ struct Slice {
     len: u32,
 }
 
-/// One node of the arena (16 bytes). Strings and bytes stay in the message.
+/// One node of the arena, as the accessors read it (stored [`Packed`]). Strings and bytes
+/// stay in the message.
 #[derive(Clone, Copy, Debug)]
 enum Node {
     None,
@@ -83,11 +77,86 @@ enum Node {
     FrozenSet(Span),
 }
 
-impl Node {
-    fn is_container(&self) -> bool {
-        self.span().is_some()
+/// How the arena stores a [`Node`]: plain integer fields, 16 bytes, so that the builder
+/// copies and updates nodes with aligned moves (the enum's own layout made the hot loop
+/// stall on partly overlapping copies).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Packed {
+    kind: u8,
+    /// Bool's value, or whether a str is plain UTF-8.
+    flag: u8,
+    /// Contents' offset in the message, or a container's first link.
+    a: u32,
+    /// Int or float bits; contents' length; a container's length (low half) and room
+    /// (high half).
+    b: u64,
+}
+
+/// [`Packed::kind`] values.
+mod kind {
+    pub(super) const NONE: u8 = 0;
+    pub(super) const BOOL: u8 = 1;
+    pub(super) const INT: u8 = 2;
+    pub(super) const FLOAT: u8 = 3;
+    pub(super) const STR: u8 = 4;
+    pub(super) const BYTES: u8 = 5;
+    pub(super) const BYTEARRAY: u8 = 6;
+    pub(super) const LIST: u8 = 7;
+    pub(super) const TUPLE: u8 = 8;
+    pub(super) const DICT: u8 = 9;
+    pub(super) const SET: u8 = 10;
+    pub(super) const FROZENSET: u8 = 11;
+}
+
+impl Packed {
+    const fn new(kind: u8, flag: u8, a: u32, b: u64) -> Packed {
+        Packed { kind, flag, a, b }
     }
 
+    fn is_container(&self) -> bool {
+        self.kind >= kind::LIST
+    }
+
+    #[inline]
+    fn span(&self) -> Span {
+        Span {
+            start: self.a,
+            len: self.b as u32,
+            cap: (self.b >> 32) as u32,
+        }
+    }
+
+    #[inline]
+    fn set_span(&mut self, s: Span) {
+        self.a = s.start;
+        self.b = u64::from(s.len) | (u64::from(s.cap) << 32);
+    }
+
+    /// The node, for reading.
+    fn unpack(&self) -> Node {
+        let slice = Slice {
+            at: self.a,
+            len: self.b as u32,
+        };
+        match self.kind {
+            kind::BOOL => Node::Bool(self.flag != 0),
+            kind::INT => Node::Int(self.b as i64),
+            kind::FLOAT => Node::Float(f64::from_bits(self.b)),
+            kind::STR => Node::Str(slice, self.flag != 0),
+            kind::BYTES => Node::Bytes(slice),
+            kind::BYTEARRAY => Node::ByteArray(slice),
+            kind::LIST => Node::List(self.span()),
+            kind::TUPLE => Node::Tuple(self.span()),
+            kind::DICT => Node::Dict(self.span()),
+            kind::SET => Node::Set(self.span()),
+            kind::FROZENSET => Node::FrozenSet(self.span()),
+            _ => Node::None,
+        }
+    }
+}
+
+impl Node {
     fn span(&self) -> Option<Span> {
         match *self {
             Node::List(s) | Node::Tuple(s) | Node::Dict(s) | Node::Set(s) | Node::FrozenSet(s) => {
@@ -96,25 +165,25 @@ impl Node {
             _ => None,
         }
     }
-
-    fn with_span(self, s: Span) -> Node {
-        match self {
-            Node::List(_) => Node::List(s),
-            Node::Tuple(_) => Node::Tuple(s),
-            Node::Dict(_) => Node::Dict(s),
-            Node::Set(_) => Node::Set(s),
-            Node::FrozenSet(_) => Node::FrozenSet(s),
-            other => other,
-        }
-    }
 }
 
 /// The arena: nodes, the links containers hold, and the root.
 struct Doc<'a> {
     data: &'a [u8],
-    nodes: Vec<Node>,
+    nodes: Vec<Packed>,
     links: Vec<u32>,
     root: u32,
+}
+
+impl Drop for Doc<'_> {
+    /// Hands the arena's vectors to the thread's next view (see `spare.rs`).
+    fn drop(&mut self) {
+        spare::give_back(spare::Buffers {
+            nodes: std::mem::take(&mut self.nodes),
+            links: std::mem::take(&mut self.links),
+            ..spare::Buffers::default()
+        });
+    }
 }
 
 impl<'a> Doc<'a> {
@@ -234,7 +303,7 @@ impl std::fmt::Debug for ViewRef<'_> {
 impl<'v> ViewRef<'v> {
     fn node(&self) -> Option<(&'v Doc<'v>, Node)> {
         match self.0 {
-            At::Node(doc, id) => Some((doc, doc.nodes[id as usize])),
+            At::Node(doc, id) => Some((doc, doc.nodes[id as usize].unpack())),
             At::Value(_) => None,
         }
     }

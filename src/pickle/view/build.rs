@@ -21,12 +21,13 @@
 //! the arena takes about a third of the memory of the owned tree, and building it
 //! allocates only as its three vectors grow.
 
-use super::{Doc, Node, Slice, Span};
+use super::spare::{self, Buffers};
+use super::{kind, Doc, Packed, Span};
 use crate::pickle::opcodes as op;
 use crate::pickle::DecodeOptions;
 
 /// Bytes charged against `max_alloc` for each node and each link.
-const NODE_BYTES: usize = std::mem::size_of::<Node>();
+const NODE_BYTES: usize = std::mem::size_of::<Packed>();
 const LINK_BYTES: usize = std::mem::size_of::<u32>();
 
 /// Stack entries: the node id, with this bit set when the entry came from a memo `GET`
@@ -45,7 +46,7 @@ struct Builder<'a, 'o> {
     data: &'a [u8],
     pos: usize,
     opts: &'o DecodeOptions,
-    nodes: Vec<Node>,
+    nodes: Vec<Packed>,
     /// Container heights, in step with `nodes` (0 for scalars).
     heights: Vec<u32>,
     links: Vec<u32>,
@@ -62,24 +63,55 @@ pub(super) fn build<'a>(data: &'a [u8], opts: &DecodeOptions) -> Option<Doc<'a>>
     // object), so that the vectors rarely grow while they are filled; capped, since
     // reserved room is not charged against `max_alloc`.
     let guess = (data.len() / 8).clamp(16, 1 << 22);
+    let link_guess = (data.len() / 4).clamp(16, 1 << 23);
+    let spare = spare::take();
     let mut b = Builder {
         data,
         pos: 0,
         opts,
-        nodes: Vec::with_capacity(guess),
-        heights: Vec::with_capacity(guess),
-        links: Vec::with_capacity(guess),
-        stack: Vec::with_capacity(16),
+        nodes: spare.nodes,
+        heights: spare.heights,
+        links: spare.links,
+        stack: spare.stack,
         marks: Vec::new(),
-        memo: Vec::new(),
+        memo: spare.memo,
         memo_len: 0,
         alloc: 0,
     };
-    let root = b.run()?;
+    b.nodes.reserve(guess);
+    b.heights.reserve(guess);
+    b.links.reserve(link_guess);
+    let root = b.run();
+    let Builder {
+        nodes,
+        links,
+        heights,
+        stack,
+        memo,
+        ..
+    } = b;
+    let Some(root) = root else {
+        spare::give_back(Buffers {
+            nodes,
+            links,
+            heights,
+            stack,
+            memo,
+        });
+        return None;
+    };
+    // The builder's own vectors wait for the next view; the arena's come back when the
+    // view is dropped.
+    spare::give_back(Buffers {
+        heights,
+        stack,
+        memo,
+        ..Buffers::default()
+    });
     Some(Doc {
         data,
-        nodes: b.nodes,
-        links: b.links,
+        nodes,
+        links,
         root,
     })
 }
@@ -106,15 +138,14 @@ impl<'a> Builder<'a, '_> {
         Some(s)
     }
 
-    /// The next `n` bytes, as a place in the message (which must fit `u32` offsets: a
-    /// bigger message goes to the owned decoder).
+    /// The next `n` bytes, as their offset and length in the message (which must fit
+    /// `u32` offsets: a bigger message goes to the owned decoder).
     #[inline]
-    fn slice(&mut self, n: usize) -> Option<Slice> {
+    fn slice(&mut self, n: usize) -> Option<(u32, u64)> {
         let at = u32::try_from(self.pos).ok()?;
-        let len = u32::try_from(n).ok()?;
         self.take(n)?;
         check(u32::try_from(self.pos).is_ok())?;
-        Some(Slice { at, len })
+        Some((at, n as u64))
     }
 
     #[inline]
@@ -136,7 +167,7 @@ impl<'a> Builder<'a, '_> {
 
     /// A new node, pushed on the stack.
     #[inline]
-    fn push_new(&mut self, node: Node) -> Option<()> {
+    fn push_new(&mut self, node: Packed) -> Option<()> {
         let id = u32::try_from(self.nodes.len()).ok()?;
         check(id < FROM_MEMO)?;
         self.charge(NODE_BYTES + LINK_BYTES)?;
@@ -164,20 +195,25 @@ impl<'a> Builder<'a, '_> {
                     check(self.stack.len() == 1 && self.marks.is_empty())?;
                     return Some(self.stack[0] & !FROM_MEMO);
                 }
-                op::NONE => self.push_new(Node::None)?,
-                op::NEWTRUE => self.push_new(Node::Bool(true))?,
-                op::NEWFALSE => self.push_new(Node::Bool(false))?,
+                op::NONE => self.push_new(Packed::new(kind::NONE, 0, 0, 0))?,
+                op::NEWTRUE => self.push_new(Packed::new(kind::BOOL, 1, 0, 0))?,
+                op::NEWFALSE => self.push_new(Packed::new(kind::BOOL, 0, 0, 0))?,
                 op::BININT => {
                     let v = self.le4()? as i32;
-                    self.push_new(Node::Int(i64::from(v)))?
+                    self.push_new(Packed::new(kind::INT, 0, 0, i64::from(v) as u64))?
                 }
                 op::BININT1 => {
                     let v = self.byte()?;
-                    self.push_new(Node::Int(i64::from(v)))?
+                    self.push_new(Packed::new(kind::INT, 0, 0, i64::from(v) as u64))?
                 }
                 op::BININT2 => {
                     let b = self.take(2)?;
-                    self.push_new(Node::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))?
+                    self.push_new(Packed::new(
+                        kind::INT,
+                        0,
+                        0,
+                        u64::from(u16::from_le_bytes([b[0], b[1]])),
+                    ))?
                 }
                 op::LONG1 => {
                     let n = usize::from(self.byte()?);
@@ -190,11 +226,16 @@ impl<'a> Builder<'a, '_> {
                     };
                     let mut a = [fill; 8];
                     a[..n].copy_from_slice(b);
-                    self.push_new(Node::Int(i64::from_le_bytes(a)))?
+                    self.push_new(Packed::new(kind::INT, 0, 0, u64::from_le_bytes(a)))?
                 }
                 op::BINFLOAT => {
                     let b = self.take(8)?;
-                    self.push_new(Node::Float(f64::from_be_bytes(b.try_into().ok()?)))?
+                    self.push_new(Packed::new(
+                        kind::FLOAT,
+                        0,
+                        0,
+                        f64::from_be_bytes(b.try_into().ok()?).to_bits(),
+                    ))?
                 }
                 op::SHORT_BINUNICODE => {
                     let n = usize::from(self.byte()?);
@@ -211,27 +252,27 @@ impl<'a> Builder<'a, '_> {
                 op::SHORT_BINBYTES => {
                     let n = usize::from(self.byte()?);
                     let b = self.slice(n)?;
-                    self.push_new(Node::Bytes(b))?
+                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
                 }
                 op::BINBYTES => {
                     let n = self.le4()? as usize;
                     let b = self.slice(n)?;
-                    self.push_new(Node::Bytes(b))?
+                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
                 }
                 op::BINBYTES8 => {
                     let n = usize::try_from(self.le8()?).ok()?;
                     let b = self.slice(n)?;
-                    self.push_new(Node::Bytes(b))?
+                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
                 }
                 op::BYTEARRAY8 => {
                     let n = usize::try_from(self.le8()?).ok()?;
                     let b = self.slice(n)?;
-                    self.push_new(Node::ByteArray(b))?
+                    self.push_new(Packed::new(kind::BYTEARRAY, 0, b.0, b.1))?
                 }
-                op::EMPTY_LIST => self.push_new(Node::List(Span::EMPTY))?,
-                op::EMPTY_DICT => self.push_new(Node::Dict(Span::EMPTY))?,
-                op::EMPTY_SET => self.push_new(Node::Set(Span::EMPTY))?,
-                op::EMPTY_TUPLE => self.push_new(Node::Tuple(Span::EMPTY))?,
+                op::EMPTY_LIST => self.push_new(Packed::new(kind::LIST, 0, 0, 0))?,
+                op::EMPTY_DICT => self.push_new(Packed::new(kind::DICT, 0, 0, 0))?,
+                op::EMPTY_SET => self.push_new(Packed::new(kind::SET, 0, 0, 0))?,
+                op::EMPTY_TUPLE => self.push_new(Packed::new(kind::TUPLE, 0, 0, 0))?,
                 op::MARK => {
                     self.marks.push(self.stack.len());
                 }
@@ -244,7 +285,7 @@ impl<'a> Builder<'a, '_> {
                 op::TUPLE3 => self.tuple(self.stack.len().checked_sub(3)?)?,
                 op::FROZENSET => {
                     let m = self.marks.pop()?;
-                    self.push_new(Node::FrozenSet(Span::EMPTY))?;
+                    self.push_new(Packed::new(kind::FROZENSET, 0, 0, 0))?;
                     let id = self.stack.pop()?;
                     self.fill(id, m, 1)?;
                     self.stack.push(id);
@@ -307,7 +348,7 @@ impl<'a> Builder<'a, '_> {
                 false
             }
         };
-        self.push_new(Node::Str(s, utf8))
+        self.push_new(Packed::new(kind::STR, u8::from(utf8), s.0, s.1))
     }
 
     fn put(&mut self, i: usize) -> Option<()> {
@@ -336,7 +377,7 @@ impl<'a> Builder<'a, '_> {
     /// `stack[m..]` becomes a tuple.
     fn tuple(&mut self, m: usize) -> Option<()> {
         check(m <= self.stack.len())?;
-        self.push_new(Node::Tuple(Span::EMPTY))?;
+        self.push_new(Packed::new(kind::TUPLE, 0, 0, 0))?;
         let id = self.stack.pop()?;
         self.fill(id, m, 1)?;
         self.stack.push(id);
@@ -348,10 +389,10 @@ impl<'a> Builder<'a, '_> {
     fn fill_below(&mut self, m: usize, want: Want) -> Option<()> {
         let target = *self.stack.get(m.checked_sub(1)?)?;
         check(target & FROM_MEMO == 0)?;
-        let (ok, per) = match (want, self.nodes[target as usize]) {
-            (Want::List, Node::List(_)) => (true, 1),
-            (Want::Set, Node::Set(_)) => (true, 1),
-            (Want::Dict, Node::Dict(_)) => (true, 2),
+        let (ok, per) = match (want, self.nodes[target as usize].kind) {
+            (Want::List, kind::LIST) => (true, 1),
+            (Want::Set, kind::SET) => (true, 1),
+            (Want::Dict, kind::DICT) => (true, 2),
             _ => (false, 0),
         };
         check(ok)?;
@@ -363,15 +404,15 @@ impl<'a> Builder<'a, '_> {
         check(m <= self.stack.len())?;
         let n = self.stack.len() - m;
         check(n % per == 0)?;
-        let node = self.nodes[id as usize];
-        let is_keyed = matches!(node, Node::Dict(_) | Node::Set(_) | Node::FrozenSet(_));
-        let expected = match node {
-            Node::Dict(_) => 2,
-            Node::List(_) | Node::Tuple(_) | Node::Set(_) | Node::FrozenSet(_) => 1,
+        let k = self.nodes[id as usize].kind;
+        let is_keyed = matches!(k, kind::DICT | kind::SET | kind::FROZENSET);
+        let expected = match k {
+            kind::DICT => 2,
+            kind::LIST | kind::TUPLE | kind::SET | kind::FROZENSET => 1,
             _ => return None,
         };
         check(per == expected)?;
-        let mut span = node.span()?;
+        let mut span = self.nodes[id as usize].span();
         // Height: one more than the highest entry.
         let mut h = self.heights[id as usize];
         for &e in &self.stack[m..] {
@@ -392,42 +433,57 @@ impl<'a> Builder<'a, '_> {
         }
         self.reserve(&mut span, n as u32)?;
         let start = (span.start + span.len) as usize;
-        for (slot, &e) in self.links[start..start + n]
-            .iter_mut()
-            .zip(&self.stack[m..])
-        {
-            *slot = e & !FROM_MEMO;
+        let entries = self.stack[m..].iter().map(|&e| e & !FROM_MEMO);
+        if start == self.links.len() {
+            self.links.extend(entries);
+        } else {
+            for (slot, e) in self.links[start..start + n].iter_mut().zip(entries) {
+                *slot = e;
+            }
         }
         span.len += n as u32;
+        let room_end = span.start as usize + span.cap as usize;
+        if room_end > self.links.len() {
+            // A span just moved to the end: keep its room (charged in `reserve`).
+            self.links.resize(room_end, 0);
+        }
         self.stack.truncate(m);
-        self.nodes[id as usize] = node.with_span(span);
+        self.nodes[id as usize].set_span(span);
         Some(())
     }
 
-    /// Makes room for `more` links at the end of `span`, moving the span to the end of the
-    /// link vector (with room to grow) when something else was stored after it.
+    /// Makes room for `more` links at the end of `span`. A span that ends the link vector
+    /// grows in place (the caller pushes the new links); another one moves to the end of
+    /// the vector with room to double (so a list filled in many batches is copied
+    /// O(log n) times, not once per batch).
     fn reserve(&mut self, span: &mut Span, more: u32) -> Option<()> {
         let need = span.len.checked_add(more)?;
-        if need <= span.cap {
-            return Some(());
-        }
-        let end = span.start as usize + span.cap as usize;
-        if end == self.links.len() {
-            // The span is last: grow in place.
-            self.charge((need - span.cap) as usize * LINK_BYTES)?;
-            self.links.resize(span.start as usize + need as usize, 0);
+        let used_end = span.start as usize + span.len as usize;
+        if span.len == 0 && span.cap == 0 {
+            // First items: they start at the end.
+            span.start = u32::try_from(self.links.len()).ok()?;
             span.cap = need;
+            return self.charge(more as usize * LINK_BYTES);
+        }
+        if span.start as usize + span.cap as usize == self.links.len()
+            && used_end == self.links.len()
+        {
+            // Last in the vector, no room left over: grow in place.
+            span.cap = need;
+            return self.charge(more as usize * LINK_BYTES);
+        }
+        if need <= span.cap {
             return Some(());
         }
         let cap = need.max(span.cap.saturating_mul(2));
         self.charge(cap as usize * LINK_BYTES)?;
         let start = u32::try_from(self.links.len()).ok()?;
         self.links.reserve(cap as usize);
-        let old = span.start as usize..span.start as usize + span.len as usize;
-        self.links.extend_from_within(old);
-        self.links.resize(start as usize + cap as usize, 0);
+        self.links.extend_from_within(span.start as usize..used_end);
         span.start = start;
         span.cap = cap;
+        // The new links are pushed after the copy; the rest of the room is kept for later
+        // batches by padding once they are in (see `fill`).
         Some(())
     }
 
@@ -436,13 +492,8 @@ impl<'a> Builder<'a, '_> {
     #[inline]
     fn hashable(&self, id: u32) -> bool {
         matches!(
-            self.nodes[id as usize],
-            Node::None
-                | Node::Bool(_)
-                | Node::Int(_)
-                | Node::Float(_)
-                | Node::Str(..)
-                | Node::Bytes(_)
+            self.nodes[id as usize].kind,
+            kind::NONE | kind::BOOL | kind::INT | kind::FLOAT | kind::STR | kind::BYTES
         )
     }
 }

@@ -117,7 +117,7 @@ impl<'v> Walk<'v> {
                 return;
             }
         }
-        let node = doc.nodes[id as usize];
+        let node = doc.nodes[id as usize].unpack();
         let ok = match (node, v) {
             (Node::None, Value::None) => true,
             (Node::Bool(a), Value::Bool(b)) => a == *b,
@@ -177,9 +177,7 @@ fn agree(label: &str, data: &[u8], opts: &DecodeOptions) -> bool {
             view.is_borrowed()
         }
         // `max_alloc` counts what each form takes, and the arena takes less.
-        (Err(e), Ok(view))
-            if matches!(e.kind, crate::pickle::PickleErrorKind::AllocLimit(_)) =>
-        {
+        (Err(e), Ok(view)) if matches!(e.kind, crate::pickle::PickleErrorKind::AllocLimit(_)) => {
             view.is_borrowed()
         }
         _ => panic!("{label}: owned {owned:?}, view {:?}", view.as_ref().err()),
