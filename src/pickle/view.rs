@@ -198,7 +198,55 @@ impl<'a> Doc<'a> {
 
 enum Inner<'a> {
     Arena(Doc<'a>),
-    Owned(Value),
+    /// The owned value, and the targets of its `Value::Ref`s (cycles), by anchor number.
+    Owned(Value, Vec<(u32, Value)>),
+}
+
+/// The values under each [`Value::Anchor`] reachable through the accessors a [`ViewRef`]
+/// offers (containers; anchors and effects looked through), sorted by number, so that a
+/// [`Value::Ref`] met while reading resolves to what it names. Each container is visited
+/// once, so shared ones cost nothing extra.
+fn anchors_of(root: &Value) -> Vec<(u32, Value)> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut work = vec![root];
+    while let Some(v) = work.pop() {
+        let mut v = v;
+        loop {
+            match v {
+                Value::Anchor(n, inner) => {
+                    out.push((*n, (**inner).clone()));
+                    v = inner;
+                }
+                Value::Effects(e) => v = &e.target,
+                _ => break,
+            }
+        }
+        if let Some(p) = container_ptr(v) {
+            if !seen.insert(p) {
+                continue;
+            }
+        }
+        if let Some(items) = v.as_slice() {
+            work.extend(items);
+        } else if let Some(pairs) = v.as_dict() {
+            work.extend(pairs.iter().flat_map(|(k, x)| [k, x]));
+        }
+    }
+    out.sort_by_key(|(n, _)| *n);
+    out
+}
+
+/// The allocation of a container (its identity).
+fn container_ptr(v: &Value) -> Option<usize> {
+    use std::sync::Arc;
+    match v {
+        Value::List(a) | Value::Tuple(a) | Value::Set(a) | Value::FrozenSet(a) => {
+            Some(Arc::as_ptr(a) as usize)
+        }
+        Value::Dict(a) => Some(Arc::as_ptr(a) as usize),
+        _ => None,
+    }
 }
 
 /// A decoded pickle that borrows from the message (see the [module docs](self)).
@@ -239,7 +287,11 @@ pub fn loads_view_with<'a>(
 ) -> Result<View<'a>, PickleError> {
     let inner = match build::build(data, options) {
         Some(doc) => Inner::Arena(doc),
-        None => Inner::Owned(crate::pickle::loads_with(data, options)?),
+        None => {
+            let value = crate::pickle::loads_with(data, options)?;
+            let anchors = anchors_of(&value);
+            Inner::Owned(value, anchors)
+        }
     };
     Ok(View {
         inner,
@@ -253,7 +305,7 @@ impl<'a> View<'a> {
     pub fn root(&self) -> ViewRef<'_> {
         match &self.inner {
             Inner::Arena(doc) => ViewRef(At::Node(doc, doc.root)),
-            Inner::Owned(v) => ViewRef(At::Value(v)),
+            Inner::Owned(v, anchors) => ViewRef(At::Value(v, anchors)),
         }
     }
 
@@ -270,7 +322,7 @@ impl<'a> View<'a> {
     /// None in practice: the message was decoded once already under the same limits.
     pub fn to_value(&self) -> Result<Value, PickleError> {
         match &self.inner {
-            Inner::Owned(v) => Ok(v.clone()),
+            Inner::Owned(v, _) => Ok(v.clone()),
             Inner::Arena(_) => crate::pickle::loads_with(self.data, &self.options),
         }
     }
@@ -279,7 +331,8 @@ impl<'a> View<'a> {
 #[derive(Clone, Copy)]
 enum At<'v> {
     Node(&'v Doc<'v>, u32),
-    Value(&'v Value),
+    /// A value of an owned view, and that view's anchors.
+    Value(&'v Value, &'v [(u32, Value)]),
 }
 
 /// One value inside a [`View`]: a cheap, copyable handle with [`Value`]'s accessors.
@@ -304,14 +357,27 @@ impl<'v> ViewRef<'v> {
     fn node(&self) -> Option<(&'v Doc<'v>, Node)> {
         match self.0 {
             At::Node(doc, id) => Some((doc, doc.nodes[id as usize].unpack())),
-            At::Value(_) => None,
+            At::Value(..) => None,
         }
     }
 
+    /// The owned value, a reference resolved to what it names.
     fn value(&self) -> Option<&'v Value> {
         match self.0 {
-            At::Value(v) => Some(v),
+            At::Value(Value::Ref(n), anchors) => {
+                let i = anchors.binary_search_by_key(n, |(k, _)| *k).ok()?;
+                Some(&anchors[i].1)
+            }
+            At::Value(v, _) => Some(v),
             At::Node(..) => None,
+        }
+    }
+
+    /// A handle on `v`, a value of the same owned view as `self`.
+    fn owned(&self, v: &'v Value) -> ViewRef<'v> {
+        match self.0 {
+            At::Value(_, anchors) => ViewRef(At::Value(v, anchors)),
+            At::Node(..) => unreachable!("only owned views hold values"),
         }
     }
 
@@ -437,7 +503,7 @@ impl<'v> ViewRef<'v> {
                 Some(ViewRef(At::Node(doc, id)))
             }
             Some(_) => None,
-            None => Some(ViewRef(At::Value(self.value()?.get_index(index)?))),
+            None => Some(self.owned(self.value()?.get_index(index)?)),
         }
     }
 
@@ -470,7 +536,15 @@ impl<'v> ViewRef<'v> {
                 n @ (Node::List(_) | Node::Tuple(_) | Node::Set(_) | Node::FrozenSet(_)),
             )) => Some(Items(ItemsAt::Nodes(doc, doc.links_of(n.span()?).iter()))),
             Some(_) => None,
-            None => Some(Items(ItemsAt::Values(self.value()?.as_slice()?.iter()))),
+            None => {
+                let At::Value(_, anchors) = self.0 else {
+                    return None;
+                };
+                Some(Items(ItemsAt::Values(
+                    self.value()?.as_slice()?.iter(),
+                    anchors,
+                )))
+            }
         }
     }
 
@@ -481,7 +555,15 @@ impl<'v> ViewRef<'v> {
                 Some(Pairs(PairsAt::Nodes(doc, doc.links_of(s).chunks_exact(2))))
             }
             Some(_) => None,
-            None => Some(Pairs(PairsAt::Values(self.value()?.as_dict()?.iter()))),
+            None => {
+                let At::Value(_, anchors) = self.0 else {
+                    return None;
+                };
+                Some(Pairs(PairsAt::Values(
+                    self.value()?.as_dict()?.iter(),
+                    anchors,
+                )))
+            }
         }
     }
 
@@ -490,7 +572,10 @@ impl<'v> ViewRef<'v> {
     pub fn is(&self, other: &ViewRef<'_>) -> bool {
         match (self.0, other.0) {
             (At::Node(a, x), At::Node(b, y)) => std::ptr::eq(a, b) && x == y,
-            (At::Value(a), At::Value(b)) => same_object(a, b),
+            (At::Value(..), At::Value(..)) => match (self.value(), other.value()) {
+                (Some(a), Some(b)) => same_object(a.unanchored(), b.unanchored()),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -521,7 +606,7 @@ fn same_object(a: &Value, b: &Value) -> bool {
 
 enum ItemsAt<'v> {
     Nodes(&'v Doc<'v>, std::slice::Iter<'v, u32>),
-    Values(std::slice::Iter<'v, Value>),
+    Values(std::slice::Iter<'v, Value>, &'v [(u32, Value)]),
 }
 
 /// Iterator over a container's items ([`ViewRef::iter`]).
@@ -532,14 +617,14 @@ impl<'v> Iterator for Items<'v> {
     fn next(&mut self) -> Option<ViewRef<'v>> {
         match &mut self.0 {
             ItemsAt::Nodes(doc, it) => Some(ViewRef(At::Node(doc, *it.next()?))),
-            ItemsAt::Values(it) => Some(ViewRef(At::Value(it.next()?))),
+            ItemsAt::Values(it, anchors) => Some(ViewRef(At::Value(it.next()?, anchors))),
         }
     }
 }
 
 enum PairsAt<'v> {
     Nodes(&'v Doc<'v>, std::slice::ChunksExact<'v, u32>),
-    Values(std::slice::Iter<'v, (Value, Value)>),
+    Values(std::slice::Iter<'v, (Value, Value)>, &'v [(u32, Value)]),
 }
 
 /// Iterator over a dict's `(key, value)` pairs ([`ViewRef::items`]).
@@ -553,9 +638,12 @@ impl<'v> Iterator for Pairs<'v> {
                 let kv = it.next()?;
                 Some((ViewRef(At::Node(doc, kv[0])), ViewRef(At::Node(doc, kv[1]))))
             }
-            PairsAt::Values(it) => {
+            PairsAt::Values(it, anchors) => {
                 let (k, v) = it.next()?;
-                Some((ViewRef(At::Value(k)), ViewRef(At::Value(v))))
+                Some((
+                    ViewRef(At::Value(k, anchors)),
+                    ViewRef(At::Value(v, anchors)),
+                ))
             }
         }
     }

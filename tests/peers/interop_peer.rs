@@ -3,6 +3,7 @@
 //! ```text
 //! interop_peer serve ADDRESS [--authkey KEY] [--digest D] [--count N] [--max-size BYTES]
 //! interop_peer roundtrip-serve ADDRESS [--authkey KEY] [--digest D] [--count N] [--protocol auto|2..5]
+//! interop_peer view-serve ADDRESS [--authkey KEY] [--digest D] [--count N]
 //! interop_peer client ADDRESS [--authkey KEY] [--digest D] [--sizes 0,1,16384] [--seed S]
 //!                             [--big BYTES] [--max-size BYTES] [--verbose]
 //! ```
@@ -14,6 +15,10 @@
 //!   [`mpconn::Value`] and sends back the value encoded again, with the protocol of the
 //!   received pickle (at least 2, the encoder's lowest) or the one given by `--protocol`. An error is
 //!   sent back as `\xffMPCONN-ERROR:<message>` (0xff is not a pickle opcode).
+//! * `view-serve` is the same, but reads each message with [`mpconn::pickle::loads_view`]
+//!   and answers `(borrowed, description)`: whether the view is the borrowed arena, and a
+//!   list describing the value as read through the view's accessors alone (see
+//!   [`describe`]), for the client to compare with its own description of what it sent.
 //! * `client` connects, sends one message of pseudo-random bytes per size and checks that
 //!   each comes back unchanged (the other side is an echo server). `--big N` sends one
 //!   message of N bytes instead (for the > 2 GiB test): it is made from a seeded 1 MiB block
@@ -42,7 +47,8 @@ const EXIT_MISMATCH: u8 = 2;
 const EXIT_AUTH: u8 = 3;
 const ERROR_PREFIX: &[u8] = b"\xffMPCONN-ERROR:";
 const BLOCK: usize = 1 << 20;
-const USAGE: &str = "usage: interop_peer serve|roundtrip-serve|client ADDRESS [--authkey KEY] \
+const USAGE: &str =
+    "usage: interop_peer serve|roundtrip-serve|view-serve|client ADDRESS [--authkey KEY] \
 [--digest legacy|md5|sha256|sha384|sha3_256|sha3_384] [--count N] [--max-size BYTES] \
 [--protocol auto|2..5] [--sizes LIST] [--seed S] [--big BYTES] [--verbose]";
 
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
     let status = match args.mode.as_str() {
         "serve" => serve(&args, false),
         "roundtrip-serve" => serve(&args, true),
+        "view-serve" => serve(&args, true),
         _ => client(&args),
     };
     ExitCode::from(status)
@@ -80,7 +87,10 @@ fn main() -> ExitCode {
 fn parse_args(argv: Vec<String>) -> Result<Args, String> {
     let mut it = argv.into_iter();
     let mode = it.next().ok_or("missing mode")?;
-    if !matches!(mode.as_str(), "serve" | "roundtrip-serve" | "client") {
+    if !matches!(
+        mode.as_str(),
+        "serve" | "roundtrip-serve" | "view-serve" | "client"
+    ) {
         return Err(format!("unknown mode {mode:?}"));
     }
     let address_text = it.next().ok_or("missing ADDRESS")?;
@@ -203,7 +213,9 @@ fn serve(args: &Args, roundtrip: bool) -> u8 {
             }
         };
         say("ACCEPTED");
-        let result = if roundtrip {
+        let result = if args.mode == "view-serve" {
+            view_loop(&mut conn, args)
+        } else if roundtrip {
             roundtrip_loop(&mut conn, args)
         } else {
             echo_loop(&mut conn, args)
@@ -271,6 +283,95 @@ fn roundtrip_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
                 say(&format!("ROUNDTRIP_ERROR {why}"));
             }
         }
+    }
+}
+
+/// Answers each message with `(borrowed, describe(view))`, or an error reply.
+fn view_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
+    loop {
+        let message = match receive(conn, args.max_size) {
+            Ok(message) => message,
+            Err(Error::Eof) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let reply = mpconn::pickle::loads_view(&message)
+            .map_err(|e| format!("decode: {e}"))
+            .and_then(|view| {
+                let mut out = Vec::new();
+                describe(view.root(), &mut Vec::new(), &mut out);
+                let reply = mpconn::Value::tuple(vec![
+                    mpconn::Value::Bool(view.is_borrowed()),
+                    mpconn::Value::list(out),
+                ]);
+                mpconn::dumps(&reply).map_err(|e| format!("encode: {e}"))
+            });
+        match reply {
+            Ok(pickle) => {
+                conn.send_bytes(&pickle)?;
+                say(&format!("VIEW {} bytes", message.len()));
+            }
+            Err(why) => {
+                let mut out = ERROR_PREFIX.to_vec();
+                out.extend_from_slice(why.as_bytes());
+                conn.send_bytes(&out)?;
+                say(&format!("VIEW_ERROR {why}"));
+            }
+        }
+    }
+}
+
+/// Describes `r` in depth-first order, through the view's public accessors only:
+/// `(type, value)` for a scalar (a float as its 8 big-endian bytes, an int beyond i64 as
+/// `("bigint",)`), `(type, len, k)` for the k-th container met (then its items; a dict's
+/// keys and values in turn), `("ref", k)` when container k is met again. Empty tuples and
+/// frozensets, and bytearrays, are described as values (Python shares the empty ones).
+/// `python_interop/peers/view_client.py` describes the sent object the same way.
+fn describe<'v>(
+    r: mpconn::pickle::ViewRef<'v>,
+    seen: &mut Vec<mpconn::pickle::ViewRef<'v>>,
+    out: &mut Vec<mpconn::Value>,
+) {
+    use mpconn::Value as V;
+    let kind = r.type_name();
+    let pair = |a: &str, b: V| V::tuple(vec![V::from(a), b]);
+    match kind {
+        "NoneType" => out.push(pair(kind, V::None)),
+        "bool" => out.push(pair(kind, V::Bool(r.as_bool().unwrap()))),
+        "int" => out.push(match r.as_i64() {
+            Some(i) => pair(kind, V::Int(i)),
+            None => V::tuple(vec![V::from("bigint")]),
+        }),
+        "float" => out.push(pair(kind, V::bytes(&r.as_f64().unwrap().to_be_bytes()))),
+        "str" => out.push(pair(
+            kind,
+            V::Str(mpconn::value::PyStr::from_surrogatepass(r.as_str_bytes().unwrap()).unwrap()),
+        )),
+        "bytes" | "bytearray" => out.push(pair(kind, V::bytes(r.as_bytes().unwrap()))),
+        "tuple" | "frozenset" if r.is_empty() => out.push(V::tuple(vec![V::from(kind)])),
+        "list" | "tuple" | "dict" | "set" | "frozenset" => {
+            if let Some(k) = seen.iter().position(|s| s.is(&r)) {
+                out.push(pair("ref", V::Int(k as i64)));
+                return;
+            }
+            let len = r.len().unwrap() as i64;
+            out.push(V::tuple(vec![
+                V::from(kind),
+                V::Int(len),
+                V::Int(seen.len() as i64),
+            ]));
+            seen.push(r);
+            if kind == "dict" {
+                for (k, v) in r.items().unwrap() {
+                    describe(k, seen, out);
+                    describe(v, seen, out);
+                }
+            } else {
+                for item in r.iter().unwrap() {
+                    describe(item, seen, out);
+                }
+            }
+        }
+        other => out.push(V::tuple(vec![V::from("other"), V::from(other)])),
     }
 }
 
