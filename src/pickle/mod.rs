@@ -8,6 +8,9 @@
 //!
 //! * [`from_slice`] / [`to_vec`] (and their `_with` forms) read and write typed Rust
 //!   values through serde directly, without a `Value` in between (see `typed/`).
+//! * [`loads_view`] / [`loads_view_with`] read a message without building an owned
+//!   [`Value`]: one arena of nodes, strings and bytes borrowed from the message, the same
+//!   accessors ([`view`]). For messages that are only read, the fastest way in.
 //!
 //! Why not serde-pickle alone: it cannot hold globals such as `float` or `sum`, and it
 //! loses shared references (a tuple referenced twice). [`crate::to_value`] and

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! // What Python's pickle.dumps([{"id": 1, "name": "a"}], protocol=4) gives:
-//! let data = b"\x80\x04\x95\x17\x00\x00\x00\x00\x00\x00\x00]\x94}\x94(\x8c\x02id\x94K\x01\x8c\x04name\x94\x8c\x01a\x94ua.";
+//! let data = b"\x80\x04\x95\x1a\x00\x00\x00\x00\x00\x00\x00]\x94}\x94(\x8c\x02id\x94K\x01\x8c\x04name\x94\x8c\x01a\x94ua.";
 //! let view = mpconn::pickle::loads_view(data)?;
 //! let first = view.root().get_index(0).unwrap();
 //! assert_eq!(first.get_str("id").and_then(|v| v.as_i64()), Some(1));
