@@ -111,7 +111,7 @@ bench: maybe-pythons
 ## FUZZ_SECONDS (one at a time; a crash stops the run, its input is in fuzz/artifacts/).
 ## Needs the nightly toolchain; installs cargo-fuzz when missing.
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS ?= frame_decode handshake connection_recv pickle_decode pickle_roundtrip typed_decode
+FUZZ_TARGETS ?= frame_decode handshake connection_recv pickle_decode pickle_roundtrip typed_decode view_decode
 FUZZ_FLAGS = -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1
 
 fuzz:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from the CPython-recorded fixtures in fixtures/.
 
-* pickle_decode, pickle_roundtrip, typed_decode: every pickle in fixtures/pickles/*.json,
+* pickle_decode, pickle_roundtrip, typed_decode, view_decode: every pickle in fixtures/pickles/*.json,
   fixtures/dumps/*.json and fixtures/lossless/*/*.pkl.
 * frame_decode: every recorded wire frame (sends, long headers, a long-header receive),
   and a few frames carrying pickles, behind the two configuration bytes.
@@ -69,6 +69,7 @@ def main():
         write("pickle_decode", p)
         write("pickle_roundtrip", p)
         write("typed_decode", p)
+        write("view_decode", p)
 
     wires = list(dict.fromkeys(bytes.fromhex(c["wire"]) for c in cases("frames")))
     # Big recorded sends would make slow seeds: keep them short.

@@ -177,9 +177,11 @@ impl<'a> Builder<'a, '_> {
         Some(())
     }
 
+    /// The stack length at the innermost open MARK: what lies below it cannot be read
+    /// (CPython's `fence`: "unexpected MARK found").
     #[inline]
-    fn top(&self) -> Option<u32> {
-        self.stack.last().copied()
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
     }
 
     fn run(&mut self) -> Option<u32> {
@@ -352,7 +354,8 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn put(&mut self, i: usize) -> Option<()> {
-        let top = self.top()? & !FROM_MEMO;
+        check(self.stack.len() > self.fence())?;
+        let top = *self.stack.last()? & !FROM_MEMO;
         // An index no pickle of this size could need is left to the owned decoder (and a
         // peer cannot make the memo allocate more than the input's size).
         check(i <= self.data.len() + 64)?;
@@ -376,7 +379,7 @@ impl<'a> Builder<'a, '_> {
 
     /// `stack[m..]` becomes a tuple.
     fn tuple(&mut self, m: usize) -> Option<()> {
-        check(m <= self.stack.len())?;
+        check(m <= self.stack.len() && m >= self.fence())?;
         self.push_new(Packed::new(kind::TUPLE, 0, 0, 0))?;
         let id = self.stack.pop()?;
         self.fill(id, m, 1)?;
@@ -387,6 +390,7 @@ impl<'a> Builder<'a, '_> {
     /// Fills the container just below `stack[m..]` with those entries; it must be of the
     /// kind the opcode fills (anything else is the owned decoder's to judge).
     fn fill_below(&mut self, m: usize, want: Want) -> Option<()> {
+        check(m > self.fence())?;
         let target = *self.stack.get(m.checked_sub(1)?)?;
         check(target & FROM_MEMO == 0)?;
         let (ok, per) = match (want, self.nodes[target as usize].kind) {

@@ -296,3 +296,19 @@ fn an_owned_view_resolves_every_reference_it_holds() {
     }
     assert!(resolved > 10, "{resolved} cycles followed");
 }
+
+#[test]
+fn nothing_below_a_mark_is_read_as_cpython_refuses_it() {
+    // Found by fuzz/view_decode: BINPUT right after MARK. CPython 3.11: "unexpected MARK
+    // found" for each of these (PUT, APPEND, SETITEM and TUPLE2 reaching below the mark).
+    for data in [
+        &b"\x80\x03](q\x00]q\x01K\x01ah\x01e."[..],
+        b"\x80\x04](K\x01a.",
+        b"\x80\x04}(K\x01K\x02s.",
+        b"\x80\x04K\x01(K\x02\x86.",
+    ] {
+        assert!(loads_with(data, &DecodeOptions::default()).is_err());
+        assert!(!agree("below a mark", data, &DecodeOptions::default()));
+        assert!(super::loads_view(data).is_err());
+    }
+}
