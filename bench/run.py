@@ -346,15 +346,19 @@ def write_report(rows, dicts, py, rust, rss, manager_section=""):
         ml, md = rust.get(("mpconn_loads", name)), rust.get(("mpconn_dumps", name))
         mv = rust.get(("mpconn_loads_view", name))
         ref = py["3.11"][name]["loads_s"]
-        if mv and name != "bytes_100m":
+        if mv:
             r = ref / mv
             targets.append(("decode %s, read-only view: CPython 3.11 loads time ÷ `loads_view`" % name, r, "≥ 1.5",
                             r >= 1.5))
-        if ml and name != "bytes_100m":
+        if ml:
             r = ref / ml
             # The owned tree's cost is its allocations (see Findings); the read-only view
-            # above is the representation that meets issue 15's decode goal.
-            if name == "dicts_10k":
+            # above is the representation that meets issue 15's decode goal. 100 MB of
+            # bytes is one memory copy on both sides.
+            if name == "bytes_100m":
+                targets.append(("decode bytes_100m, owned `Value`: CPython 3.11 loads time ÷ `loads`", r,
+                                "reported (one memory copy on both sides)", None))
+            elif name == "dicts_10k":
                 targets.append(("decode dicts_10k, owned `Value`: CPython 3.11 loads time ÷ `loads`", r,
                                 "reported (the view row above is the goal)", None))
             else:
