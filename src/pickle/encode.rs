@@ -279,6 +279,17 @@ impl<T> Clone for Batches<'_, T> {
 }
 impl<T> Copy for Batches<'_, T> {}
 
+impl<'v, T> Batches<'v, T> {
+    fn new(rest: &'v [T], style: Batching) -> Self {
+        Batches {
+            rest,
+            close: 0,
+            full: false,
+            style,
+        }
+    }
+}
+
 /// None, bool, int, float and str: written without a task of their own.
 #[inline]
 fn is_leaf(v: &Value) -> bool {
@@ -535,13 +546,13 @@ impl<'v> Encoder<'_, 'v> {
                     self.stack.pop();
                     self.op(op::EMPTY_LIST);
                     self.memo_put(None);
-                    self.push_item_batches(items, Batching::ListExact);
+                    self.start_item_batches(items, Batching::ListExact)?;
                 }
                 Task::FreshDict(pairs) => {
                     self.stack.pop();
                     self.op(op::EMPTY_DICT);
                     self.memo_put(None);
-                    self.push_pair_batches(pairs, Batching::DictExact);
+                    self.start_pair_batches(pairs, Batching::DictExact)?;
                 }
                 Task::Kwargs(o) => {
                     self.stack.pop();
@@ -596,8 +607,37 @@ impl<'v> Encoder<'_, 'v> {
         }
     }
 
-    /// The top task is `Items(items)`: writes leaves in a tight loop, and hands over to the
-    /// main loop at the first container (which pushes tasks above this one).
+    /// Saves `v`, a container met by the loop of the top task: first points that task at
+    /// `resume` (or drops it when `last`), so that tasks `v` pushes run before the rest,
+    /// and writes `after` (unless 0) once `v` is done. True when `v` was written in full
+    /// at once (a memo hit, a bytes, an empty container, ...) and the loop can go on
+    /// with the top task still its own.
+    #[inline]
+    fn save_within(
+        &mut self,
+        v: &'v Value,
+        resume: Task<'v>,
+        last: bool,
+        after: u8,
+    ) -> Result<bool, PickleError> {
+        self.advance_top(resume, last);
+        let base = self.stack.len();
+        if after != 0 {
+            self.push(Task::Op(after))?;
+        }
+        self.save(v)?;
+        if self.stack.len() > base + usize::from(after != 0) {
+            return Ok(false);
+        }
+        if after != 0 {
+            self.stack.pop();
+            self.op(after);
+        }
+        Ok(!last)
+    }
+
+    /// The top task is `Items(items)`: writes leaves (and whatever is written at once) in
+    /// a tight loop, and hands over to the main loop when a container pushed tasks.
     #[inline]
     fn run_items(&mut self, items: &'v [Value]) -> Result<(), PickleError> {
         let mut rest = items;
@@ -605,9 +645,8 @@ impl<'v> Encoder<'_, 'v> {
             rest = after;
             if is_leaf(v) {
                 self.save_leaf(v)?;
-            } else {
-                self.advance_top(Task::Items(rest), rest.is_empty());
-                return self.save(v);
+            } else if !self.save_within(v, Task::Items(rest), rest.is_empty(), 0)? {
+                return Ok(());
             }
         }
         self.stack.pop();
@@ -622,10 +661,8 @@ impl<'v> Encoder<'_, 'v> {
             if is_leaf(v) {
                 self.save_leaf(v)?;
                 self.op(code);
-            } else {
-                self.advance_top(Task::ItemsEach(rest, code), rest.is_empty());
-                self.push(Task::Op(code))?;
-                return self.save(v);
+            } else if !self.save_within(v, Task::ItemsEach(rest, code), rest.is_empty(), code)? {
+                return Ok(());
             }
         }
         self.stack.pop();
@@ -645,15 +682,12 @@ impl<'v> Encoder<'_, 'v> {
                     if each != 0 {
                         self.op(each);
                     }
-                    continue;
+                } else if !self.save_within(v, Task::Pairs(rest, each), rest.is_empty(), each)? {
+                    return Ok(());
                 }
-                self.advance_top(Task::Pairs(rest, each), rest.is_empty());
-                if each != 0 {
-                    self.push(Task::Op(each))?;
-                }
-                return self.save(v);
+                continue;
             }
-            // A container as key: the value waits in a task of its own.
+            // A container as key (rare): the value and `each` wait in tasks of their own.
             self.advance_top(Task::Pairs(rest, each), rest.is_empty());
             if each != 0 {
                 self.push(Task::Op(each))?;
@@ -693,7 +727,7 @@ impl<'v> Encoder<'_, 'v> {
     /// Writes the closing opcode of the batch just written, decides whether another batch
     /// follows (CPython's loops, see [`Batching`]) and if so writes its `MARK` (unless it is
     /// a lone `APPEND`/`SETITEM`) and returns its items.
-    #[inline]
+    #[inline(always)]
     fn next_batch<T>(&mut self, b: &mut Batches<'v, T>) -> Option<&'v [T]> {
         let first = b.close == 0;
         if !first {
@@ -725,23 +759,49 @@ impl<'v> Encoder<'_, 'v> {
         Some(chunk)
     }
 
-    fn push_item_batches(&mut self, items: &'v [Value], style: Batching) {
-        // Called right after popping a task or with one fewer task than `push` allows.
-        self.stack.push(Task::ItemBatches(Batches {
-            rest: items,
-            close: 0,
-            full: false,
-            style,
-        }));
+    /// Queues `items` in batches, started when the task reaches the top (an object's dict
+    /// items and state wait below its list items, see [`Encoder::end_object`]).
+    fn queue_item_batches(&mut self, items: &'v [Value], style: Batching) {
+        // Replaces a task just popped: no depth check needed.
+        self.stack
+            .push(Task::ItemBatches(Batches::new(items, style)));
     }
 
-    fn push_pair_batches(&mut self, pairs: &'v [(Value, Value)], style: Batching) {
-        self.stack.push(Task::PairBatches(Batches {
-            rest: pairs,
-            close: 0,
-            full: false,
-            style,
-        }));
+    /// As [`Encoder::queue_item_batches`], for pairs.
+    fn queue_pair_batches(&mut self, pairs: &'v [(Value, Value)], style: Batching) {
+        self.stack
+            .push(Task::PairBatches(Batches::new(pairs, style)));
+    }
+
+    /// Starts writing `items` in batches now: the first batch's `MARK`, then tasks for its
+    /// items and for the batches after it.
+    #[inline]
+    fn start_item_batches(
+        &mut self,
+        items: &'v [Value],
+        style: Batching,
+    ) -> Result<(), PickleError> {
+        let mut b = Batches::new(items, style);
+        if let Some(chunk) = self.next_batch(&mut b) {
+            self.push(Task::ItemBatches(b))?;
+            self.stack.push(Task::Items(chunk));
+        }
+        Ok(())
+    }
+
+    /// As [`Encoder::start_item_batches`], for pairs.
+    #[inline]
+    fn start_pair_batches(
+        &mut self,
+        pairs: &'v [(Value, Value)],
+        style: Batching,
+    ) -> Result<(), PickleError> {
+        let mut b = Batches::new(pairs, style);
+        if let Some(chunk) = self.next_batch(&mut b) {
+            self.push(Task::PairBatches(b))?;
+            self.stack.push(Task::Pairs(chunk, 0));
+        }
+        Ok(())
     }
 
     // ----- save ---------------------------------------------------------------------
@@ -860,12 +920,7 @@ impl<'v> Encoder<'_, 'v> {
         if items.is_empty() {
             return Ok(());
         }
-        self.push(Task::ItemBatches(Batches {
-            rest: items,
-            close: 0,
-            full: false,
-            style: Batching::ListExact,
-        }))
+        self.start_item_batches(items, Batching::ListExact)
     }
 
     fn save_dict(&mut self, pairs: &'v Arc<Pairs>) -> Result<(), PickleError> {
@@ -886,12 +941,7 @@ impl<'v> Encoder<'_, 'v> {
         if pairs.is_empty() {
             return Ok(());
         }
-        self.push(Task::PairBatches(Batches {
-            rest: pairs,
-            close: 0,
-            full: false,
-            style: Batching::DictExact,
-        }))
+        self.start_pair_batches(pairs, Batching::DictExact)
     }
 
     fn save_set(&mut self, items: &'v Arc<Items>) -> Result<(), PickleError> {
@@ -909,12 +959,7 @@ impl<'v> Encoder<'_, 'v> {
         if items.is_empty() {
             return Ok(());
         }
-        self.push(Task::ItemBatches(Batches {
-            rest: items,
-            close: 0,
-            full: false,
-            style: Batching::Set,
-        }))
+        self.start_item_batches(items, Batching::Set)
     }
 
     fn save_frozenset(&mut self, items: &'v Arc<Items>) -> Result<(), PickleError> {
@@ -937,8 +982,7 @@ impl<'v> Encoder<'_, 'v> {
         self.op(op::EMPTY_LIST);
         self.memo_put(None);
         self.push(Task::SetReduceEnd(key))?;
-        self.push_item_batches(items, Batching::ListExact);
-        Ok(())
+        self.start_item_batches(items, Batching::ListExact)
     }
 
     /// A `Ref` to an anchor met earlier (enclosing or already written): a memo `GET` when
@@ -1118,10 +1162,10 @@ impl<'v> Encoder<'_, 'v> {
             self.stack.push(Task::Items(std::slice::from_ref(state)));
         }
         if !o.dict_items.is_empty() {
-            self.push_pair_batches(&o.dict_items, Batching::DictItems);
+            self.queue_pair_batches(&o.dict_items, Batching::DictItems);
         }
         if !o.list_items.is_empty() {
-            self.push_item_batches(&o.list_items, Batching::ListItems);
+            self.queue_item_batches(&o.list_items, Batching::ListItems);
         }
     }
 
