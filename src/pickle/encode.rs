@@ -376,6 +376,9 @@ impl<'v> Encoder<'_, 'v> {
         if data.len() >= FRAME_TARGET {
             self.commit_frame();
             let framing = std::mem::replace(&mut self.framing, false);
+            // Room for the payload and what usually follows it (a memo opcode, STOP).
+            self.out.reserve(N + data.len() + 64);
+            advise_huge_pages(self.out);
             self.out.extend_from_slice(header);
             self.out.extend_from_slice(data);
             self.framing = framing;
@@ -1535,6 +1538,33 @@ impl<'v> Encoder<'_, 'v> {
         self.memo_get(key)
     }
 }
+
+/// Asks the kernel to back the spare capacity of `out` with transparent huge pages when it
+/// is large. Copying a 100 MiB payload into fresh memory costs more in page faults (one
+/// per 4 KiB page, each zeroing its page) than in the copy itself; with 2 MiB pages there
+/// are 512 times fewer faults. Only advice: the memory and its contents are unchanged, and
+/// an error (no THP support) is ignored.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(out: &mut Vec<u8>) {
+    const HUGE: usize = 2 << 20;
+    if out.capacity() - out.len() < 4 * HUGE {
+        return;
+    }
+    let spare = out.spare_capacity_mut();
+    let start = spare.as_mut_ptr() as usize;
+    let end = start + spare.len();
+    let (lo, hi) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    if lo < hi {
+        // SAFETY: [lo, hi) lies inside the Vec's allocation, which we hold mutably;
+        // MADV_HUGEPAGE changes how pages are backed, not what they hold.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_out: &mut Vec<u8>) {}
 
 /// The memo key of a str: its buffer's address, tagged.
 #[inline]
