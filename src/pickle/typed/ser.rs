@@ -10,6 +10,22 @@
 //! again is fetched from the memo (`BINGET`), as CPython does for dicts sharing key
 //! objects, which keeps records small.
 //!
+//! **Speed** (`Vec<Item>` of `dicts_10k`, `benches/codec.rs` group `typed`: about 1.2×
+//! serde-pickle's `to_vec`, 10× CPython's `dumps`). Every write goes to a `Vec` the encoder
+//! owns, an opcode and its fixed-size argument in one `extend_from_slice` of a constant-size
+//! array (one capacity check, no `memcpy` call). A frame is opened as soon as the previous
+//! one closes, so writes never check for one; only the start of each object compares the
+//! length with the frame's end. Names cost one comparison in the common case: a field's
+//! name is looked up first by the field's position in its struct (the same struct written
+//! again finds it there), then in a small address-keyed table. The trade-off of memoizing
+//! names: a `BINGET` of 2 bytes in place of the name (5+ bytes), key objects shared on the
+//! Python side as CPython's own pickler shares them, and output half the size of
+//! serde-pickle's (which repeats every name), for about one comparison per field; cold
+//! paths (`LONG1`, errors) stay out of line so that the hot ones inline into the caller's
+//! `Serialize`. Tried and dropped: reserving a list's size ahead from its first item (a
+//! large fresh allocation each time costs more in page faults than doubling does), and a
+//! single fixed-size write for all int forms cut back afterwards (slower).
+//!
 //! [`Value`]: crate::Value
 //! [`to_value`]: crate::to_value
 
