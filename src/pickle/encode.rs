@@ -841,8 +841,9 @@ impl<'v> Encoder<'_, 'v> {
 
     // ----- save ---------------------------------------------------------------------
 
-    /// Writes a leaf: None, bool, int, float or str (see [`is_leaf`]).
-    #[inline]
+    /// Writes a leaf: None, bool, int, float or str (see [`is_leaf`]). Inlined into the
+    /// item loops; a str (memo lookup) is a call.
+    #[inline(always)]
     fn save_leaf(&mut self, v: &'v Value) -> Result<(), PickleError> {
         self.opcode_boundary();
         match v {
@@ -850,13 +851,18 @@ impl<'v> Encoder<'_, 'v> {
             Value::Bool(b) => self.op(if *b { op::NEWTRUE } else { op::NEWFALSE }),
             Value::Int(i) => self.save_i64(*i),
             Value::Float(f) => self.op_with(op::BINFLOAT, &f.to_be_bytes()),
-            Value::Str(s) => {
-                if !self.memo_claim(str_key(s.as_bytes())) {
-                    self.save_str_bytes(s.as_bytes())?;
-                    self.memo_put_claimed();
-                }
-            }
+            Value::Str(s) => return self.save_str(s.as_bytes()),
             _ => unreachable!("container passed to save_leaf"),
+        }
+        Ok(())
+    }
+
+    /// A str: a memo `GET` when written before, else the str and its memo entry.
+    #[inline(never)]
+    fn save_str(&mut self, data: &'v [u8]) -> Result<(), PickleError> {
+        if !self.memo_claim(str_key(data)) {
+            self.save_str_bytes(data)?;
+            self.memo_put_claimed();
         }
         Ok(())
     }
@@ -1279,6 +1285,7 @@ impl<'v> Encoder<'_, 'v> {
         Ok(())
     }
 
+    #[inline(always)]
     fn save_i64(&mut self, i: i64) {
         if (0..=0xff).contains(&i) {
             self.op_with(op::BININT1, &[i as u8]);
@@ -1287,23 +1294,29 @@ impl<'v> Encoder<'_, 'v> {
         } else if let Ok(small) = i32::try_from(i) {
             self.op_with(op::BININT, &small.to_le_bytes());
         } else {
-            // Shortest two's complement, little-endian (LONG1).
-            let bytes = i.to_le_bytes();
-            let mut n = 8;
-            while n > 1 {
-                let top = bytes[n - 1];
-                let next_sign = bytes[n - 2] & 0x80;
-                if (top == 0 && next_sign == 0) || (top == 0xff && next_sign != 0) {
-                    n -= 1;
-                } else {
-                    break;
-                }
-            }
-            // Fixed-size writes, then cut back: cheaper than a variable-length copy.
-            self.op_with(op::LONG1, &[n as u8]);
-            self.out.extend_from_slice(&bytes);
-            self.out.truncate(self.out.len() - (8 - n));
+            self.save_long1(i);
         }
+    }
+
+    /// An int beyond 32 bits: `LONG1` with its shortest two's complement.
+    #[inline(never)]
+    fn save_long1(&mut self, i: i64) {
+        // Shortest two's complement, little-endian (LONG1).
+        let bytes = i.to_le_bytes();
+        let mut n = 8;
+        while n > 1 {
+            let top = bytes[n - 1];
+            let next_sign = bytes[n - 2] & 0x80;
+            if (top == 0 && next_sign == 0) || (top == 0xff && next_sign != 0) {
+                n -= 1;
+            } else {
+                break;
+            }
+        }
+        // Fixed-size writes, then cut back: cheaper than a variable-length copy.
+        self.op_with(op::LONG1, &[n as u8]);
+        self.out.extend_from_slice(&bytes);
+        self.out.truncate(self.out.len() - (8 - n));
     }
 
     fn save_bigint(&mut self, n: &BigInt) -> Result<(), PickleError> {
