@@ -368,12 +368,6 @@ impl Encoder {
     }
 
     #[inline]
-    fn open_list(&mut self) {
-        self.boundary();
-        self.op(op::EMPTY_LIST);
-    }
-
-    #[inline]
     fn open_dict(&mut self) {
         self.boundary();
         self.op(op::EMPTY_DICT);
@@ -407,6 +401,8 @@ pub(super) struct Compound<'a> {
     n: usize,
     /// Items (pairs) in the open `MARK` batch.
     in_batch: usize,
+    /// A batch's `MARK` is written and its closing opcode is not.
+    open: bool,
     /// Wrapped in `{variant: …}`: closed by a `SETITEM` at the end.
     variant: bool,
 }
@@ -421,8 +417,30 @@ impl<'a> Compound<'a> {
             len: len.unwrap_or(0),
             n: 0,
             in_batch: 0,
+            open: false,
             variant,
         }
+    }
+
+    /// Opens a list or dict: `EMPTY_LIST` / `EMPTY_DICT`, and in the same write the `MARK`
+    /// of its first batch when it announces two items or more (a record's fields).
+    #[inline(always)]
+    fn open(e: &'a mut Encoder, shape: Shape, len: Option<usize>, variant: bool) -> Self {
+        e.boundary();
+        let code = if shape == Shape::Dict {
+            op::EMPTY_DICT
+        } else {
+            op::EMPTY_LIST
+        };
+        let open = matches!(len, Some(n) if n >= 2);
+        if open {
+            e.put([code, op::MARK]);
+        } else {
+            e.put([code]);
+        }
+        let mut c = Compound::new(e, shape, len, variant);
+        c.open = open;
+        c
     }
 
     /// Before an item (a list item, a dict key, a tuple item).
@@ -430,8 +448,9 @@ impl<'a> Compound<'a> {
     fn before_item(&mut self) -> R {
         self.n += 1;
         if self.shape != Shape::Tuple && !self.single {
-            if self.in_batch == 0 {
+            if !self.open {
                 self.e.op(op::MARK);
+                self.open = true;
             }
             self.in_batch += 1;
             return Ok(());
@@ -448,6 +467,7 @@ impl<'a> Compound<'a> {
         if !self.single && self.shape != Shape::Tuple && self.in_batch == BATCH {
             self.e.op(self.batch_end());
             self.in_batch = 0;
+            self.open = false;
         }
     }
 
@@ -485,6 +505,10 @@ impl<'a> Compound<'a> {
             _ => {
                 if self.in_batch > 0 {
                     self.e.op(self.batch_end());
+                } else if self.open {
+                    // Announced items that never came: nothing was written after the
+                    // `MARK` written with the container, so take it back.
+                    self.e.out.pop();
                 } else if self.shape == Shape::Dict && self.n > 0 {
                     // `_pickle.c` closes a dict whose size is a multiple of the batch
                     // with an empty batch.
@@ -643,8 +667,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
     }
     #[inline]
     fn serialize_seq(self, len: Option<usize>) -> R<Compound<'a>> {
-        self.open_list();
-        Ok(Compound::new(self, Shape::List, len, false))
+        Ok(Compound::open(self, Shape::List, len, false))
     }
     #[inline]
     fn serialize_tuple(self, len: usize) -> R<Compound<'a>> {
@@ -675,13 +698,11 @@ impl<'a> ser::Serializer for &'a mut Encoder {
     }
     #[inline]
     fn serialize_map(self, len: Option<usize>) -> R<Compound<'a>> {
-        self.open_dict();
-        Ok(Compound::new(self, Shape::Dict, len, false))
+        Ok(Compound::open(self, Shape::Dict, len, false))
     }
     #[inline]
     fn serialize_struct(self, _name: &'static str, len: usize) -> R<Compound<'a>> {
-        self.open_dict();
-        Ok(Compound::new(self, Shape::Dict, Some(len), false))
+        Ok(Compound::open(self, Shape::Dict, Some(len), false))
     }
     #[inline]
     fn serialize_struct_variant(
@@ -692,8 +713,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         len: usize,
     ) -> R<Compound<'a>> {
         self.open_variant(variant);
-        self.open_dict();
-        Ok(Compound::new(self, Shape::Dict, Some(len), true))
+        Ok(Compound::open(self, Shape::Dict, Some(len), true))
     }
 }
 
@@ -799,5 +819,69 @@ impl ser::SerializeStructVariant for Compound<'_> {
     #[inline]
     fn end(self) -> R {
         Compound::end(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+    use crate::{loads, to_vec, Value};
+
+    /// A list or dict that announces `said` items and gives `gave`.
+    struct Lying {
+        dict: bool,
+        said: usize,
+        gave: i64,
+    }
+
+    impl Serialize for Lying {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.dict {
+                let mut m = s.serialize_map(Some(self.said))?;
+                for i in 0..self.gave {
+                    m.serialize_entry(&i, &i)?;
+                }
+                m.end()
+            } else {
+                let mut l = s.serialize_seq(Some(self.said))?;
+                for i in 0..self.gave {
+                    l.serialize_element(&i)?;
+                }
+                l.end()
+            }
+        }
+    }
+
+    #[test]
+    fn a_container_giving_fewer_items_than_announced_holds_what_it_gave() {
+        for dict in [false, true] {
+            for gave in 0..3 {
+                let data = to_vec(&Lying {
+                    dict,
+                    said: 3,
+                    gave,
+                })
+                .unwrap();
+                let want = if dict {
+                    Value::dict((0..gave).map(|i| (Value::Int(i), Value::Int(i))).collect())
+                } else {
+                    Value::list((0..gave).map(Value::Int).collect())
+                };
+                assert_eq!(loads(&data).unwrap(), want, "dict {dict}, {gave} items");
+            }
+            // With nothing given, the MARK written with the container is taken back.
+            let empty = Lying {
+                dict,
+                said: 2,
+                gave: 0,
+            };
+            let honest = Lying {
+                dict,
+                said: 0,
+                gave: 0,
+            };
+            assert_eq!(to_vec(&empty).unwrap(), to_vec(&honest).unwrap());
+        }
     }
 }
