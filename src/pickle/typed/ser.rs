@@ -13,7 +13,7 @@
 //! **Speed** (`Vec<Item>` of `dicts_10k`, `benches/codec.rs` group `typed`: about 1.2×
 //! serde-pickle's `to_vec`, 10× CPython's `dumps`). Every write goes to a `Vec` the encoder
 //! owns, an opcode and its fixed-size argument in one `extend_from_slice` of a constant-size
-//! array (one capacity check, no `memcpy` call). A frame is opened as soon as the previous
+//! array (one capacity check, no `memcpy` call), a record's `EMPTY_DICT MARK` likewise. A frame is opened as soon as the previous
 //! one closes, so writes never check for one; only the start of each object compares the
 //! length with the frame's end. Names cost one comparison in the common case: a field's
 //! name is looked up first by the field's position in its struct (the same struct written
