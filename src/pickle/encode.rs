@@ -74,6 +74,7 @@
 //! `'builtins'` string, while CPython's static types do), and `POP_MARK` of values with
 //! effects (one `POP` each).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -153,7 +154,7 @@ const MEMO_MIN: usize = 256;
 thread_local! {
     /// The last memo table this thread used, emptied: the next message starts with a table
     /// that already has room, instead of growing (and rehashing) one from nothing.
-    static SPARE_MEMO: std::cell::Cell<Memo> = std::cell::Cell::new(Memo::default());
+    static SPARE_MEMO: Cell<Memo> = Cell::new(Memo::default());
 }
 
 /// Encodes `v` as a pickle of protocol `o.protocol` (2–5), appending to `out`.
@@ -169,7 +170,8 @@ pub(crate) fn encode(v: &Value, o: &EncodeOptions, out: &mut Vec<u8>) -> Result<
         proto: o.protocol,
         framing: false,
         frame_start: None,
-        memo: SPARE_MEMO.take(),
+        // `try_with`: a thread tearing down its thread-locals can still encode.
+        memo: SPARE_MEMO.try_with(Cell::take).unwrap_or_default(),
         memo_len: 0,
         anchors: Vec::new(),
         filling: Vec::new(),
@@ -195,7 +197,7 @@ pub(crate) fn encode(v: &Value, o: &EncodeOptions, out: &mut Vec<u8>) -> Result<
         } else {
             memo.clear();
         }
-        SPARE_MEMO.set(memo);
+        let _ = SPARE_MEMO.try_with(|spare| spare.set(memo));
     }
     r
 }
