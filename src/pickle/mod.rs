@@ -17,6 +17,7 @@ mod decode;
 pub mod dis;
 mod encode;
 pub mod opcodes;
+mod reader;
 mod typed;
 
 pub use crate::error::{PickleError, PickleErrorKind};
