@@ -53,6 +53,7 @@ use std::sync::Arc;
 
 use num_bigint::BigInt;
 
+use super::reader::{read_op, Arg, Op, ReadError};
 use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
 use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
 use graph::{Arena, ConvertError, EffectsNode, NodeData, Step, NODE_COST};
@@ -195,61 +196,30 @@ impl<'a> Decoder<'a> {
 
     // ---- reading ----
 
-    #[inline]
-    fn take(&mut self, n: usize) -> R<&'a [u8]> {
-        if self.data.len() - self.pos < n {
-            return Err(self.err(K::UnexpectedEof));
-        }
-        let s = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    #[inline]
-    fn u8(&mut self) -> R<u8> {
-        Ok(self.take(1)?[0])
-    }
-
-    #[inline]
-    fn u16(&mut self) -> R<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    #[inline]
-    fn u32(&mut self) -> R<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u64(&mut self) -> R<u64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-
-    /// `n` bytes announced by a length field: refused before anything is allocated when
-    /// the input is shorter.
-    fn take_len(&mut self, n: u64) -> R<&'a [u8]> {
-        if n > (self.data.len() - self.pos) as u64 {
-            return Err(self.err(K::UnexpectedEof));
-        }
-        let s = self.take(n as usize)?;
-        self.charge(s.len())?;
-        Ok(s)
-    }
-
-    /// A line up to `\n` (not included).
-    fn line(&mut self) -> R<&'a [u8]> {
-        let rest = &self.data[self.pos..];
-        match rest.iter().position(|b| *b == b'\n') {
-            Some(n) => {
-                self.pos += n + 1;
-                Ok(&rest[..n])
+    /// The error for an opcode [`read_op`] could not read.
+    #[cold]
+    fn read_error(&self, code: u8, e: ReadError) -> PickleError {
+        match (e, code) {
+            // Refused as soon as the opcode is seen (CPython's default unpickler has no
+            // `persistent_load`), whatever follows it.
+            (_, op::PERSID) => self.err(K::BadArgument("persistent IDs are not supported".into())),
+            (ReadError::Truncated, _) => self.err(K::UnexpectedEof),
+            (ReadError::NegativeLength, op::LONG4) => {
+                self.err(K::BadArgument("LONG4 with a negative byte count".into()))
             }
-            None => Err(self.err(K::UnexpectedEof)),
+            (ReadError::NegativeLength, _) => {
+                self.err(K::BadArgument("BINSTRING with a negative length".into()))
+            }
+            (ReadError::Unknown, _) => self.err(K::UnknownOpcode(code)),
         }
+    }
+
+    /// Counted bytes, charged against `max_alloc` (the reader checked that they are
+    /// present: nothing was allocated from the length field).
+    fn charged(&mut self, arg: Arg<'a>) -> R<&'a [u8]> {
+        let b = arg.bytes();
+        self.charge(b.len())?;
+        Ok(b)
     }
 
     // ---- the stack ----
@@ -378,8 +348,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn text_index(&mut self) -> R<u64> {
-        let line = self.line()?;
+    fn text_index(&self, line: &[u8]) -> R<u64> {
         match text::parse_index(line) {
             Ok(i) => Ok(i),
             Err(true) => self.bad("negative memo index"),
@@ -395,45 +364,36 @@ impl<'a> Decoder<'a> {
             let Some(&code) = self.data.get(self.pos) else {
                 return Err(self.err(K::UnexpectedEof));
             };
-            self.pos += 1;
             // No opcode pushes more than one value: with room for one, the stack never
             // grows behind `max_alloc`'s back (scalars left on the stack cost memory too).
             if self.stack.len() == self.stack.capacity() {
                 self.grow_stack()?;
             }
+            let arg = match read_op(self.data, self.pos) {
+                Ok((o, next)) => {
+                    self.pos = next;
+                    o.arg
+                }
+                Err(e) => return Err(self.read_error(code, e)),
+            };
             match code {
                 op::STOP => return self.stop(),
                 op::PROTO => {
-                    let p = self.u8()?;
+                    let p = arg.uint() as u8;
                     if p > 5 {
                         return Err(self.err(K::UnsupportedProtocol(p)));
                     }
                     self.proto = p;
                 }
-                op::FRAME => {
-                    let n = self.u64()?;
-                    if n > (self.data.len() - self.pos) as u64 {
-                        return Err(self.err(K::UnexpectedEof));
-                    }
-                }
+                // The reader checked that the frame is there whole.
+                op::FRAME => {}
                 // ---- scalars ----
                 op::NONE => self.stack.push(Value::None),
                 op::NEWTRUE => self.stack.push(Value::Bool(true)),
                 op::NEWFALSE => self.stack.push(Value::Bool(false)),
-                op::BININT => {
-                    let n = self.u32()? as i32;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
-                op::BININT1 => {
-                    let n = self.u8()?;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
-                op::BININT2 => {
-                    let n = self.u16()?;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
+                op::BININT | op::BININT1 | op::BININT2 => self.stack.push(Value::Int(arg.int())),
                 op::INT => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     let v = match line {
                         b"00" => Value::Bool(false),
                         b"01" => Value::Bool(true),
@@ -446,7 +406,7 @@ impl<'a> Decoder<'a> {
                     self.stack.push(v);
                 }
                 op::LONG => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     let digits = line.strip_suffix(b"L").unwrap_or(line);
                     let Some(v) = text::parse_int(digits) else {
                         return self.bad("LONG argument is not an integer");
@@ -454,88 +414,45 @@ impl<'a> Decoder<'a> {
                     self.charge(line.len())?;
                     self.stack.push(v);
                 }
-                op::LONG1 => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
+                op::LONG1 | op::LONG4 => {
+                    let b = self.charged(arg)?;
                     self.stack.push(long_le(b));
                 }
-                op::LONG4 => {
-                    let n = self.u32()? as i32;
-                    if n < 0 {
-                        return self.bad("LONG4 with a negative byte count");
-                    }
-                    let b = self.take_len(n as u64)?;
-                    self.stack.push(long_le(b));
-                }
-                op::BINFLOAT => {
-                    let b = self.take(8)?;
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    self.stack.push(Value::Float(f64::from_be_bytes(a)));
-                }
-                op::FLOAT => {
-                    let line = self.line()?;
-                    match text::parse_float(line) {
-                        Some(f) => self.stack.push(Value::Float(f)),
-                        None => return self.bad("FLOAT argument is not a float"),
-                    }
-                }
+                op::BINFLOAT => self.stack.push(Value::Float(arg.float())),
+                op::FLOAT => match text::parse_float(arg.bytes()) {
+                    Some(f) => self.stack.push(Value::Float(f)),
+                    None => return self.bad("FLOAT argument is not a float"),
+                },
                 // ---- strings and bytes ----
-                op::SHORT_BINUNICODE => {
-                    let n = self.u8()?;
-                    self.unicode(u64::from(n))?;
-                }
-                op::BINUNICODE => {
-                    let n = self.u32()?;
-                    self.unicode(u64::from(n))?;
-                }
-                op::BINUNICODE8 => {
-                    let n = self.u64()?;
-                    self.unicode(n)?;
+                op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                    let b = self.charged(arg)?;
+                    match PyStr::from_surrogatepass(b) {
+                        Some(s) => self.stack.push(Value::Str(s)),
+                        None => return self.bad("string is not UTF-8 (surrogatepass)"),
+                    }
                 }
                 op::UNICODE => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     self.charge(line.len() * 2)?;
                     match text::raw_unicode_escape(line) {
                         Ok(s) => self.stack.push(Value::Str(s)),
                         Err(e) => return self.bad(format!("UNICODE: {e}")),
                     }
                 }
-                op::SHORT_BINBYTES => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.stack.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES => {
-                    let n = self.u32()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.stack.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 => {
+                    let b = self.charged(arg)?;
                     self.stack.push(Value::Bytes(Arc::from(b)));
                 }
                 op::BYTEARRAY8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                    let b = self.charged(arg)?;
                     self.stack.push(Value::ByteArray(Arc::new(b.to_vec())));
                 }
-                op::SHORT_BINSTRING => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.py2_str(b)?;
-                }
-                op::BINSTRING => {
-                    let n = self.u32()? as i32;
-                    if n < 0 {
-                        return self.bad("BINSTRING with a negative length");
-                    }
-                    let b = self.take_len(n as u64)?;
+                op::SHORT_BINSTRING | op::BINSTRING => {
+                    let b = self.charged(arg)?;
                     self.py2_str(b)?;
                 }
                 op::STRING => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     self.charge(line.len())?;
                     match text::parse_string_literal(line) {
                         Ok(b) => self.py2_str(&b)?,
@@ -651,37 +568,22 @@ impl<'a> Decoder<'a> {
                 }
                 // ---- memo ----
                 op::GET => {
-                    let i = self.text_index()?;
+                    let i = self.text_index(arg.bytes())?;
                     self.memo_get(i)?;
                 }
-                op::BINGET => {
-                    let i = self.u8()?;
-                    self.memo_get(u64::from(i))?;
-                }
-                op::LONG_BINGET => {
-                    let i = self.u32()?;
-                    self.memo_get(u64::from(i))?;
-                }
+                op::BINGET | op::LONG_BINGET => self.memo_get(arg.uint())?,
                 op::PUT => {
-                    let i = self.text_index()?;
+                    let i = self.text_index(arg.bytes())?;
                     self.memo_put(i)?;
                 }
-                op::BINPUT => {
-                    let i = self.u8()?;
-                    self.memo_put(u64::from(i))?;
-                }
-                op::LONG_BINPUT => {
-                    let i = self.u32()?;
-                    self.memo_put(u64::from(i))?;
-                }
+                op::BINPUT | op::LONG_BINPUT => self.memo_put(arg.uint())?,
                 op::MEMOIZE => {
                     let i = self.memo.count as u64;
                     self.memo_put(i)?;
                 }
                 // ---- objects ----
                 op::GLOBAL => {
-                    let module = self.line()?;
-                    let name = self.line()?;
+                    let (module, name) = arg.lines();
                     self.charge(module.len() + name.len() + NODE_COST)?;
                     let (Ok(module), Ok(name)) =
                         (std::str::from_utf8(module), std::str::from_utf8(name))
@@ -754,8 +656,7 @@ impl<'a> Decoder<'a> {
                     self.push_node(object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
                 }
                 op::INST => {
-                    let module = self.line()?;
-                    let name = self.line()?;
+                    let (module, name) = arg.lines();
                     let (Ok(module), Ok(name)) =
                         (std::str::from_utf8(module), std::str::from_utf8(name))
                     else {
@@ -792,16 +693,8 @@ impl<'a> Decoder<'a> {
                         _ => return self.wrong("BUILD onto something that is not an object"),
                     }
                 }
-                op::EXT1 => {
-                    let c = self.u8()?;
-                    return self.bad(format!("unregistered extension code {c}"));
-                }
-                op::EXT2 => {
-                    let c = self.u16()?;
-                    return self.bad(format!("unregistered extension code {c}"));
-                }
-                op::EXT4 => {
-                    let c = self.u32()? as i32;
+                op::EXT1 | op::EXT2 | op::EXT4 => {
+                    let c = arg.int();
                     return self.bad(format!("unregistered extension code {c}"));
                 }
                 op::PERSID | op::BINPERSID => {
@@ -915,18 +808,16 @@ impl<'a> Decoder<'a> {
     /// copy when the next opcode is a memo GET of a node built the same way (same callable,
     /// the same arguments), so forgetting it loses nothing.
     fn duplicate_of_next_get(&mut self, v: &Value) -> bool {
-        let rest = &self.data[self.pos..];
-        let idx = match rest {
-            [op::BINGET, i, ..] => u64::from(*i),
-            [op::LONG_BINGET, a, b, c, d, ..] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
-            [op::GET, tail @ ..] => match tail.iter().position(|b| *b == b'\n') {
-                Some(n) => match text::parse_index(&tail[..n]) {
+        let idx = match read_op(self.data, self.pos) {
+            Ok((Op { code, arg }, _)) => match code {
+                op::BINGET | op::LONG_BINGET => arg.uint(),
+                op::GET => match text::parse_index(arg.bytes()) {
                     Ok(i) => i,
                     Err(_) => return false,
                 },
-                None => return false,
+                _ => return false,
             },
-            _ => return false,
+            Err(_) => return false,
         };
         let Some(m) = self.memo.get(idx) else {
             return false;
@@ -1126,17 +1017,6 @@ impl<'a> Decoder<'a> {
         let items: Vec<Value> = self.stack.drain(m..).collect();
         self.effects_at(m - 1)?.push(step, items);
         Ok(())
-    }
-
-    fn unicode(&mut self, n: u64) -> R<()> {
-        let b = self.take_len(n)?;
-        match PyStr::from_surrogatepass(b) {
-            Some(s) => {
-                self.stack.push(Value::Str(s));
-                Ok(())
-            }
-            None => self.bad("string is not UTF-8 (surrogatepass)"),
-        }
     }
 
     /// A Python 2 `str` (STRING / BINSTRING / SHORT_BINSTRING), decoded as ASCII like
