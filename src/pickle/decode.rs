@@ -46,6 +46,7 @@ mod fast;
 #[cfg(test)]
 mod fast_tests;
 mod graph;
+mod reduce;
 mod text;
 
 use std::collections::HashMap;
@@ -55,8 +56,9 @@ use num_bigint::BigInt;
 
 use super::reader::{read_op, Arg, Op, ReadError};
 use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
-use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
+use crate::value::{Construct, Global, GlobalForm, PyStr, Value};
 use graph::{Arena, ConvertError, EffectsNode, NodeData, Step, NODE_COST};
+use reduce::{object, Pattern};
 
 /// Bytes charged for one `Value` slot in a container or the memo.
 const SLOT: usize = std::mem::size_of::<Value>();
@@ -595,7 +597,7 @@ impl<'a> Decoder<'a> {
                         g.form = GlobalForm::Text;
                         Value::Global(Arc::new(g))
                     } else {
-                        self.global(module, name)
+                        reduce::global(self.proto, module, name)
                     };
                     self.stack.push(g);
                 }
@@ -606,16 +608,7 @@ impl<'a> Decoder<'a> {
                         return self.wrong("STACK_GLOBAL requires two str");
                     };
                     self.charge(NODE_COST)?;
-                    let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
-                        // The strings themselves: a module name shared through the memo
-                        // stays shared, so re-encoding writes the same memo GETs.
-                        _ => Value::Global(Arc::new(Global {
-                            module: module.clone(),
-                            name: name.clone(),
-                            form: GlobalForm::Usual,
-                        })),
-                    };
+                    let g = reduce::stack_global(self.proto, module.clone(), name.clone());
                     self.stack.push(g);
                 }
                 op::REDUCE => {
@@ -627,8 +620,12 @@ impl<'a> Decoder<'a> {
                     let v = match self.normalize(&callable, &args)? {
                         Some(v) => v,
                         None => {
-                            let v =
-                                self.new_node(object(Construct::Reduce, callable, args, None))?;
+                            let v = self.new_node(node_object(
+                                Construct::Reduce,
+                                callable,
+                                args,
+                                None,
+                            ))?;
                             if let Value::Ref(n) = v {
                                 self.last_reduce = Some((n, args_memoized));
                             }
@@ -642,7 +639,7 @@ impl<'a> Decoder<'a> {
                     let cls = self.pop()?;
                     self.check_callable(&cls, "NEWOBJ")?;
                     let args = self.tuple_items(&args, "NEWOBJ")?;
-                    self.push_node(object(Construct::NewObj, cls, args, None))?;
+                    self.push_node(node_object(Construct::NewObj, cls, args, None))?;
                 }
                 op::NEWOBJ_EX => {
                     let kwargs = self.pop()?;
@@ -653,7 +650,7 @@ impl<'a> Decoder<'a> {
                     if !matches!(self.arena.node_mut(&kwargs), Some(NodeData::Dict(_))) {
                         return self.wrong("NEWOBJ_EX keyword arguments must be a dict");
                     }
-                    self.push_node(object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
+                    self.push_node(node_object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
                 }
                 op::INST => {
                     let (module, name) = arg.lines();
@@ -662,9 +659,9 @@ impl<'a> Decoder<'a> {
                     else {
                         return self.bad("INST names must be UTF-8");
                     };
-                    let cls = self.global(module, name);
+                    let cls = reduce::global(self.proto, module, name);
                     let args = self.mark_items()?;
-                    self.push_node(object(Construct::Inst, cls, args, None))?;
+                    self.push_node(node_object(Construct::Inst, cls, args, None))?;
                 }
                 op::OBJ => {
                     let mut items = self.mark_items()?;
@@ -673,7 +670,7 @@ impl<'a> Decoder<'a> {
                     }
                     let cls = items.remove(0);
                     self.check_callable(&cls, "OBJ")?;
-                    self.push_node(object(Construct::Obj, cls, items, None))?;
+                    self.push_node(node_object(Construct::Obj, cls, items, None))?;
                 }
                 op::BUILD => {
                     let state = self.pop()?;
@@ -1030,15 +1027,6 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    fn global(&self, module: &str, name: &str) -> Value {
-        let (m, n) = if self.proto < 3 {
-            compat::map(module, name)
-        } else {
-            (module, name)
-        };
-        Value::global(m, n)
-    }
-
     /// The node under a MARK at `m` (the target of APPENDS / SETITEMS / ADDITEMS).
     fn target(&self, m: usize) -> R<u32> {
         if m == 0 || m > self.stack.len() {
@@ -1118,56 +1106,41 @@ impl<'a> Decoder<'a> {
         Ok(items)
     }
 
-    /// Native values for the well-known reduce patterns; `None` for anything else.
+    /// Native values for the well-known reduce patterns ([`reduce::recognise`]); `None`
+    /// for anything else.
     fn normalize(&mut self, callable: &Value, args: &[Value]) -> R<Option<Value>> {
-        let Value::Global(g) = callable else {
+        let Some(pattern) = reduce::recognise(callable, args) else {
             return Ok(None);
         };
-        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
-            return Ok(None);
-        };
-        match (module, name, args) {
-            ("builtins", "set" | "frozenset", []) => {
-                let data = if name == "set" {
-                    NodeData::Set(Vec::new())
-                } else {
-                    NodeData::FrozenSet(Vec::new())
-                };
-                self.new_node(data).map(Some)
-            }
-            ("builtins", "set" | "frozenset", [items]) => {
-                let items = match self.arena.node_mut(items) {
-                    Some(NodeData::List(l)) => l.clone(),
-                    _ => return Ok(None),
+        match pattern {
+            Pattern::Set { frozen, items } => {
+                let items = match items.map(|l| self.arena.node_mut(l)) {
+                    None => Vec::new(),
+                    Some(Some(NodeData::List(l))) => l.clone(),
+                    Some(_) => return Ok(None),
                 };
                 for v in &items {
                     self.arena.mark_shared(v);
                 }
                 self.charge(items.len() * SLOT)?;
-                let data = if name == "set" {
-                    NodeData::Set(items)
-                } else {
+                let data = if frozen {
                     NodeData::FrozenSet(items)
+                } else {
+                    NodeData::Set(items)
                 };
                 self.new_node(data).map(Some)
             }
-            // `getattr(module.Outer, 'Inner')`: how a dotted qualified name is written
-            // below protocol 4 (by CPython and our encoder), and how CPython writes a
-            // method of a class at any protocol. The same global as protocol 4's
-            // STACK_GLOBAL `module`, `Outer.Inner`.
-            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
-                let (Some(m), Some(n), Some(a)) =
-                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
-                else {
-                    return Ok(None);
-                };
-                self.charge(NODE_COST + n.len() + a.len())?;
-                Ok(Some(getattr_global(self.proto, callable, args, m, n, a)))
+            Pattern::Getattr {
+                module,
+                owner,
+                attr,
+            } => {
+                self.charge(NODE_COST + owner.len() + attr.len())?;
+                let g = reduce::getattr_global(self.proto, callable, args, module, owner, attr);
+                Ok(Some(g))
             }
-            // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
-            // loads it to the same object): back to the NEWOBJ_EX object it came from.
-            ("copyreg", "__newobj_ex__", [cls, cls_args, kwargs]) => {
-                let items = match self.arena.node_mut(cls_args) {
+            Pattern::NewObjEx { cls, args, kwargs } => {
+                let items = match self.arena.node_mut(args) {
                     Some(NodeData::Tuple(t)) => t.clone(),
                     _ => return Ok(None),
                 };
@@ -1178,63 +1151,20 @@ impl<'a> Decoder<'a> {
                     self.arena.mark_shared(v);
                 }
                 self.charge(items.len() * SLOT)?;
-                let data = object(
+                let o = object(
                     Construct::NewObjEx,
                     cls.clone(),
                     items,
                     Some(kwargs.clone()),
                 );
-                self.new_node(data).map(Some)
+                self.new_node(NodeData::Object(Box::new(o))).map(Some)
             }
-            ("builtins", "bytes", []) => Ok(Some(Value::Bytes(Arc::from(&[][..])))),
-            ("builtins", "bytearray", []) => Ok(Some(Value::ByteArray(Arc::new(Vec::new())))),
-            ("builtins", "bytes", [Value::Bytes(b)]) => Ok(Some(Value::Bytes(b.clone()))),
-            ("builtins", "bytearray", [Value::Bytes(b)]) => {
-                self.charge(b.len())?;
-                Ok(Some(Value::ByteArray(Arc::new(b.to_vec()))))
+            Pattern::Buffer(b) => {
+                self.charge(b.cost())?;
+                Ok(Some(b.into_value()))
             }
-            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
-            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
-                if is_latin1_name(enc) =>
-            {
-                let Some(b) = latin1(s) else {
-                    return Ok(None);
-                };
-                self.charge(b.len())?;
-                Ok(Some(if name == "bytearray" {
-                    Value::ByteArray(Arc::new(b))
-                } else {
-                    Value::Bytes(Arc::from(b))
-                }))
-            }
-            _ => Ok(None),
         }
     }
-}
-
-/// `getattr(module.owner, 'attr')` as the global `module.owner.attr`; at protocol 4+
-/// (where the encoder would otherwise write `STACK_GLOBAL`) it remembers the call it was
-/// read from, so that re-encoding writes the same bytes.
-pub(super) fn getattr_global(
-    proto: u8,
-    callable: &Value,
-    args: &[Value],
-    module: &str,
-    owner: &str,
-    attr: &str,
-) -> Value {
-    let mut g = Global::new(module, &format!("{owner}.{attr}"));
-    // Only one level deep: an owner that is itself such a call is written the usual way
-    // (so that no chain of them can make dropping a value recurse).
-    let plain_owner = matches!(&args[0], Value::Global(o) if matches!(o.form, GlobalForm::Usual));
-    if proto >= 4 && plain_owner {
-        g.form = GlobalForm::Getattr(Arc::new([
-            callable.clone(),
-            args[0].clone(),
-            args[1].clone(),
-        ]));
-    }
-    Value::Global(Arc::new(g))
 }
 
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
@@ -1247,23 +1177,6 @@ fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
         d.push((k, v));
     }
     stack.truncate(m);
-}
-
-fn object(
-    construct: Construct,
-    callable: Value,
-    args: Vec<Value>,
-    kwargs: Option<Value>,
-) -> NodeData {
-    NodeData::Object(Box::new(Object {
-        construct,
-        callable,
-        args,
-        kwargs,
-        state: None,
-        list_items: Vec::new(),
-        dict_items: Vec::new(),
-    }))
 }
 
 /// A little-endian two's complement integer (LONG1 / LONG4).
@@ -1280,19 +1193,12 @@ fn long_le(b: &[u8]) -> Value {
     Value::int(BigInt::from_signed_bytes_le(b))
 }
 
-fn is_latin1_name(enc: &PyStr) -> bool {
-    matches!(
-        enc.as_str(),
-        Some("latin1" | "latin-1" | "latin_1" | "iso-8859-1" | "iso8859-1")
-    )
-}
-
-/// The bytes of a str whose code points are all below 256.
-fn latin1(s: &PyStr) -> Option<Vec<u8>> {
-    if let Some(t) = s.as_str() {
-        if t.is_ascii() {
-            return Some(t.as_bytes().to_vec());
-        }
-    }
-    s.code_points().map(|c| u8::try_from(c).ok()).collect()
+/// The node of the object a call builds.
+fn node_object(
+    construct: Construct,
+    callable: Value,
+    args: Vec<Value>,
+    kwargs: Option<Value>,
+) -> NodeData {
+    NodeData::Object(Box::new(object(construct, callable, args, kwargs)))
 }

@@ -27,9 +27,10 @@
 
 use std::sync::Arc;
 
-use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
+use super::reduce::{self, object, Pattern};
+use super::{long_le, op, DecodeOptions, NODE_COST, SLOT};
 use crate::pickle::reader::{read_op, Arg, Op};
-use crate::value::{Construct, Global, GlobalForm, Items, Object, Pairs, PyStr, Value};
+use crate::value::{Construct, Items, Pairs, PyStr, Value};
 
 /// `Meta::memo` of a stack entry that was not memoized.
 const NO_MEMO: u32 = u32::MAX;
@@ -394,15 +395,6 @@ impl<'a> Fast<'a> {
 
     // ---- objects ----
 
-    fn global(&self, module: &str, name: &str) -> Value {
-        let (m, n) = if self.proto < 3 {
-            compat::map(module, name)
-        } else {
-            (module, name)
-        };
-        Value::global(m, n)
-    }
-
     /// The items of a tuple argument (REDUCE / NEWOBJ), with their greatest height.
     fn tuple_items(&mut self, args: Value, meta: Meta) -> Option<(Vec<Value>, u32)> {
         let Value::Tuple(t) = args else {
@@ -426,113 +418,74 @@ impl<'a> Fast<'a> {
     ) -> Option<()> {
         self.charge(NODE_COST)?;
         let h = self.level(height)?;
-        let o = Object {
-            construct,
-            callable,
-            args,
-            kwargs,
-            state: None,
-            list_items: Vec::new(),
-            dict_items: Vec::new(),
-        };
+        let o = object(construct, callable, args, kwargs);
         self.push_container(Value::Object(Arc::new(o)), h);
         Some(())
     }
 
-    /// The graph decoder's `normalize`: `Some(Some((value, height)))` for a well-known
-    /// reduce pattern, `Some(None)` for an ordinary object.
+    /// The graph decoder's `normalize` ([`reduce::recognise`]): `Some(Some((value,
+    /// height)))` for a well-known reduce pattern, `Some(None)` for an ordinary object.
     fn normalize(
         &mut self,
         callable: &Value,
         args: &[Value],
         args_height: u32,
     ) -> Option<Option<(Value, u32)>> {
-        let Value::Global(g) = callable else {
+        let Some(pattern) = reduce::recognise(callable, args) else {
             return Some(None);
         };
-        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
-            return Some(None);
-        };
-        let set = name == "set";
-        Some(Some(match (module, name, args) {
-            ("builtins", "set" | "frozenset", []) => {
+        Some(Some(match pattern {
+            Pattern::Set { frozen, items } => {
+                let (items, h) = match items {
+                    None => (Items::new(), 0),
+                    Some(Value::List(l)) => {
+                        let items = l.to_vec();
+                        self.charge(items.len() * SLOT)?;
+                        // The list's height is args_height; its items are one less.
+                        let h = args_height.saturating_sub(1).saturating_sub(1);
+                        (Items::from(items), h)
+                    }
+                    Some(_) => return Some(None),
+                };
                 self.charge(NODE_COST)?;
-                let h = self.level(0)?;
-                let v = if set {
-                    Value::Set(Arc::new(Items::new()))
+                let h = self.level(h)?;
+                let items = Arc::new(items);
+                let v = if frozen {
+                    Value::FrozenSet(items)
                 } else {
-                    Value::FrozenSet(Arc::new(Items::new()))
+                    Value::Set(items)
                 };
                 (v, h)
             }
-            ("builtins", "set" | "frozenset", [Value::List(l)]) => {
-                let items = l.to_vec();
-                self.charge(items.len() * SLOT)?;
-                self.charge(NODE_COST)?;
-                // The list's height is args_height; its items are one less.
-                let h = self.level(args_height.saturating_sub(1).saturating_sub(1))?;
-                let v = if set {
-                    Value::Set(Arc::new(Items::from(items)))
-                } else {
-                    Value::FrozenSet(Arc::new(Items::from(items)))
-                };
-                (v, h)
+            Pattern::Getattr {
+                module,
+                owner,
+                attr,
+            } => {
+                self.charge(NODE_COST + owner.len() + attr.len())?;
+                let g = reduce::getattr_global(self.proto, callable, args, module, owner, attr);
+                (g, 0)
             }
-            ("builtins", "set" | "frozenset", [_]) => return Some(None),
-            // The graph decoder's two rewrites: `getattr(module.Outer, 'Inner')` is the
-            // global `module.Outer.Inner`; `copyreg.__newobj_ex__(cls, args, kwargs)`
-            // is the NEWOBJ_EX object.
-            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
-                let (Some(m), Some(n), Some(a)) =
-                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
-                else {
+            Pattern::NewObjEx { cls, args, kwargs } => {
+                let (Value::Tuple(t), Value::Dict(_)) = (args, kwargs) else {
                     return Some(None);
                 };
-                self.charge(NODE_COST + n.len() + a.len())?;
-                (
-                    super::getattr_global(self.proto, callable, args, m, n, a),
-                    0,
-                )
-            }
-            ("copyreg", "__newobj_ex__", [cls, Value::Tuple(t), kwargs @ Value::Dict(_)]) => {
                 let items = t.to_vec();
                 self.charge(NODE_COST + items.len() * SLOT)?;
                 // The object holds what the argument tuple held, one level down at most.
                 let h = self.level(args_height.saturating_sub(1))?;
-                let o = Object {
-                    construct: Construct::NewObjEx,
-                    callable: cls.clone(),
-                    args: items,
-                    kwargs: Some(kwargs.clone()),
-                    state: None,
-                    list_items: Vec::new(),
-                    dict_items: Vec::new(),
-                };
+                let o = object(
+                    Construct::NewObjEx,
+                    cls.clone(),
+                    items,
+                    Some(kwargs.clone()),
+                );
                 (Value::Object(Arc::new(o)), h)
             }
-            ("builtins", "bytes", []) => (Value::Bytes(Arc::from(&[][..])), 0),
-            ("builtins", "bytearray", []) => (Value::ByteArray(Arc::new(Vec::new())), 0),
-            ("builtins", "bytes", [Value::Bytes(b)]) => (Value::Bytes(b.clone()), 0),
-            ("builtins", "bytearray", [Value::Bytes(b)]) => {
-                self.charge(b.len())?;
-                (Value::ByteArray(Arc::new(b.to_vec())), 0)
+            Pattern::Buffer(b) => {
+                self.charge(b.cost())?;
+                (b.into_value(), 0)
             }
-            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
-            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
-                if is_latin1_name(enc) =>
-            {
-                let Some(b) = latin1(s) else {
-                    return Some(None);
-                };
-                self.charge(b.len())?;
-                let v = if name == "bytearray" {
-                    Value::ByteArray(Arc::new(b))
-                } else {
-                    Value::Bytes(Arc::from(b))
-                };
-                (v, 0)
-            }
-            _ => return Some(None),
         }))
     }
 
@@ -695,7 +648,7 @@ impl<'a> Fast<'a> {
                     self.charge(module.len() + name.len() + NODE_COST)?;
                     let module = std::str::from_utf8(module).ok()?;
                     let name = std::str::from_utf8(name).ok()?;
-                    let g = self.global(module, name);
+                    let g = reduce::global(self.proto, module, name);
                     self.push(g);
                 }
                 op::STACK_GLOBAL => {
@@ -705,16 +658,7 @@ impl<'a> Fast<'a> {
                         return None;
                     };
                     self.charge(NODE_COST)?;
-                    let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
-                        // The strings themselves: a module name shared through the memo
-                        // stays shared, so re-encoding writes the same memo GETs.
-                        _ => Value::Global(Arc::new(Global {
-                            module,
-                            name,
-                            form: GlobalForm::Usual,
-                        })),
-                    };
+                    let g = reduce::stack_global(self.proto, module, name);
                     self.push(g);
                 }
                 op::REDUCE => {
