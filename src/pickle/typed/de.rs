@@ -75,7 +75,7 @@ impl<'de> Reader<'de> {
             }
             op::MARK => self.marked(hint, visitor),
             op::BINGET | op::LONG_BINGET => {
-                let m = self.get(code)?;
+                let m = self.get()?;
                 if m.kind == Kind::Str && !matches!(hint, Hint::Seq | Hint::Struct) {
                     // A shared str (a dict key, mostly): no replay, no second UTF-8 check.
                     let text = self.memo_str(m);
@@ -193,7 +193,7 @@ impl<'de> Reader<'de> {
         let code = self.peek()?;
         if code == op::BINGET || code == op::LONG_BINGET {
             let start = self.pos;
-            return Ok(Some((start, self.get(code)?)));
+            return Ok(Some((start, self.get()?)));
         }
         Ok(None)
     }
@@ -382,7 +382,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             return v;
         }
         if code == op::BINGET || code == op::LONG_BINGET {
-            self.skip_get(code)?;
+            self.skip_get()?;
             return visitor.visit_unit();
         }
         self.value(Hint::Any, visitor)
