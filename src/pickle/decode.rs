@@ -1130,15 +1130,6 @@ impl<'a> Decoder<'a> {
                 };
                 self.new_node(data).map(Some)
             }
-            Pattern::Getattr {
-                module,
-                owner,
-                attr,
-            } => {
-                self.charge(NODE_COST + owner.len() + attr.len())?;
-                let g = reduce::getattr_global(self.proto, callable, args, module, owner, attr);
-                Ok(Some(g))
-            }
             Pattern::NewObjEx { cls, args, kwargs } => {
                 let items = match self.arena.node_mut(args) {
                     Some(NodeData::Tuple(t)) => t.clone(),
@@ -1159,9 +1150,9 @@ impl<'a> Decoder<'a> {
                 );
                 self.new_node(NodeData::Object(Box::new(o))).map(Some)
             }
-            Pattern::Buffer(b) => {
-                self.charge(b.cost())?;
-                Ok(Some(b.into_value()))
+            Pattern::Native(n) => {
+                self.charge(n.cost())?;
+                Ok(Some(n.into_value(self.proto)))
             }
         }
     }

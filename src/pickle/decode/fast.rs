@@ -457,15 +457,6 @@ impl<'a> Fast<'a> {
                 };
                 (v, h)
             }
-            Pattern::Getattr {
-                module,
-                owner,
-                attr,
-            } => {
-                self.charge(NODE_COST + owner.len() + attr.len())?;
-                let g = reduce::getattr_global(self.proto, callable, args, module, owner, attr);
-                (g, 0)
-            }
             Pattern::NewObjEx { cls, args, kwargs } => {
                 let (Value::Tuple(t), Value::Dict(_)) = (args, kwargs) else {
                     return Some(None);
@@ -482,9 +473,9 @@ impl<'a> Fast<'a> {
                 );
                 (Value::Object(Arc::new(o)), h)
             }
-            Pattern::Buffer(b) => {
-                self.charge(b.cost())?;
-                (b.into_value(), 0)
+            Pattern::Native(n) => {
+                self.charge(n.cost())?;
+                (n.into_value(self.proto), 0)
             }
         }))
     }

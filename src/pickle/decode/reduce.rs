@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use super::compat;
+use super::{compat, NODE_COST};
 use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
 
 /// A reduce call (`callable(*args)`) that becomes a native value.
@@ -21,13 +21,6 @@ pub(super) enum Pattern<'v> {
         frozen: bool,
         items: Option<&'v Value>,
     },
-    /// `getattr(module.owner, 'attr')`: the global `module.owner.attr` (see
-    /// [`getattr_global`]).
-    Getattr {
-        module: &'v str,
-        owner: &'v str,
-        attr: &'v str,
-    },
     /// `copyreg.__newobj_ex__(cls, args, kwargs)` (what protocols 2-3 write for
     /// NEWOBJ_EX): the NEWOBJ_EX object when `args` is a tuple and `kwargs` a dict.
     NewObjEx {
@@ -35,36 +28,71 @@ pub(super) enum Pattern<'v> {
         args: &'v Value,
         kwargs: &'v Value,
     },
-    /// `bytes` or `bytearray` made from bytes given or spelled as a latin-1 str.
-    Buffer(Buffer<'v>),
+    /// A value that holds no container: `bytes` / `bytearray` made from bytes given or
+    /// spelled as a latin-1 str, or `getattr(module.owner, 'attr')`.
+    Native(Native<'v>),
 }
 
-/// The bytes of a [`Pattern::Buffer`], not yet copied.
-pub(super) struct Buffer<'v> {
-    bytearray: bool,
-    from: Source<'v>,
+/// A [`Pattern::Native`] value, not made yet.
+pub(super) enum Native<'v> {
+    /// `bytes(...)` or `bytearray(...)` (`bytearray` tells which) of these bytes.
+    Buffer { bytearray: bool, from: Source<'v> },
+    /// The global `module.owner.attr` (see [`getattr_global`]).
+    Getattr {
+        callable: &'v Value,
+        args: &'v [Value],
+        module: &'v str,
+        owner: &'v str,
+        attr: &'v str,
+    },
 }
 
-enum Source<'v> {
+/// Where the bytes of a [`Native::Buffer`] come from.
+pub(super) enum Source<'v> {
     Empty,
     Bytes(&'v Arc<[u8]>),
     Latin1(Vec<u8>),
 }
 
-impl Buffer<'_> {
-    /// The bytes to charge against `max_alloc` before [`Buffer::into_value`].
+impl Native<'_> {
+    /// The bytes to charge against `max_alloc` before [`Native::into_value`].
     pub(super) fn cost(&self) -> usize {
-        match &self.from {
-            Source::Empty => 0,
-            Source::Bytes(b) if self.bytearray => b.len(),
-            Source::Bytes(_) => 0,
-            Source::Latin1(b) => b.len(),
+        match self {
+            Native::Buffer {
+                from: Source::Empty,
+                ..
+            } => 0,
+            Native::Buffer {
+                from: Source::Bytes(b),
+                bytearray,
+            } => {
+                if *bytearray {
+                    b.len()
+                } else {
+                    0
+                }
+            }
+            Native::Buffer {
+                from: Source::Latin1(b),
+                ..
+            } => b.len(),
+            Native::Getattr { owner, attr, .. } => NODE_COST + owner.len() + attr.len(),
         }
     }
 
-    /// The `bytes` / `bytearray` value.
-    pub(super) fn into_value(self) -> Value {
-        match (self.from, self.bytearray) {
+    /// The value, as a pickle of protocol `proto` names it.
+    pub(super) fn into_value(self, proto: u8) -> Value {
+        let (bytearray, from) = match self {
+            Native::Buffer { bytearray, from } => (bytearray, from),
+            Native::Getattr {
+                callable,
+                args,
+                module,
+                owner,
+                attr,
+            } => return getattr_global(proto, callable, args, module, owner, attr),
+        };
+        match (from, bytearray) {
             (Source::Empty, false) => Value::Bytes(Arc::from(&[][..])),
             (Source::Empty, true) => Value::ByteArray(Arc::new(Vec::new())),
             (Source::Bytes(b), false) => Value::Bytes(b.clone()),
@@ -84,7 +112,7 @@ pub(super) fn recognise<'v>(callable: &'v Value, args: &'v [Value]) -> Option<Pa
         return None;
     };
     let buffer = |from| {
-        Some(Pattern::Buffer(Buffer {
+        Some(Pattern::Native(Native::Buffer {
             bytearray: name == "bytearray",
             from,
         }))
@@ -104,11 +132,13 @@ pub(super) fn recognise<'v>(callable: &'v Value, args: &'v [Value]) -> Option<Pa
             else {
                 return None;
             };
-            Some(Pattern::Getattr {
+            Some(Pattern::Native(Native::Getattr {
+                callable,
+                args,
                 module,
                 owner,
                 attr,
-            })
+            }))
         }
         // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself loads it
         // to the same object): back to the NEWOBJ_EX object it came from.
@@ -130,7 +160,7 @@ pub(super) fn recognise<'v>(callable: &'v Value, args: &'v [Value]) -> Option<Pa
 /// `getattr(module.owner, 'attr')` as the global `module.owner.attr`; at protocol 4+
 /// (where the encoder would otherwise write `STACK_GLOBAL`) it remembers the call it was
 /// read from, so that re-encoding writes the same bytes.
-pub(super) fn getattr_global(
+fn getattr_global(
     proto: u8,
     callable: &Value,
     args: &[Value],
