@@ -484,7 +484,14 @@ fn skip(data: &[u8], p: usize) -> Option<usize> {
     }
 }
 
+#[inline(always)]
 fn utf8(b: &[u8]) -> R<&str> {
+    // Short ASCII text (dict keys, names) is most of what pickles carry: checked here
+    // without a call.
+    if b.len() <= 16 && b.iter().all(|c| c.is_ascii()) {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
     // Lone surrogates (surrogatepass) are not UTF-8: `Value` reports them.
     std::str::from_utf8(b).map_err(|_| Fail::Bail)
 }
