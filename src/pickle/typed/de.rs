@@ -113,6 +113,33 @@ impl<'de> Reader<'de> {
         }
     }
 
+    /// [`Reader::value`] for a type that wants a number or a str (`hint` is
+    /// [`Hint::Any`] or [`Hint::Float`]), with the scalars records are mostly made of
+    /// (small ints, floats, short strs, shared strs) read without the general dispatch.
+    #[inline(always)]
+    fn scalar_value<V: Visitor<'de>>(&mut self, hint: Hint, visitor: V) -> R<V::Value> {
+        let code = self.peek()?;
+        let start = self.pos;
+        let kind = match code {
+            op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT => Kind::Scalar,
+            op::SHORT_BINUNICODE => Kind::Str,
+            op::BINGET => {
+                let m = self.get()?;
+                if m.kind != Kind::Str {
+                    self.pos = start;
+                    return self.value(hint, visitor);
+                }
+                let text = self.memo_str(m);
+                self.memo_ops(m.start as usize, m.end, m.kind)?;
+                return visitor.visit_borrowed_str(text);
+            }
+            _ => return self.value(hint, visitor),
+        };
+        let s = self.scalar(code)?;
+        self.memo_ops(start, self.pos as u32, kind)?;
+        visit_scalar(s, hint, visitor)
+    }
+
     /// A tuple of one to three items written before their `TUPLE1`/`TUPLE2`/`TUPLE3`.
     #[inline]
     fn postfix<V: Visitor<'de>>(&mut self, visitor: V) -> R<V::Value> {
@@ -232,12 +259,32 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
     #[inline]
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
-        self.value(Hint::Float, visitor)
+        self.scalar_value(Hint::Float, visitor)
     }
 
     #[inline]
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
-        self.value(Hint::Float, visitor)
+        self.scalar_value(Hint::Float, visitor)
+    }
+
+    #[inline]
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
     }
 
     #[inline]
@@ -389,7 +436,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string identifier
+        bool i8 i16 i32 i128 u8 u16 u32 u64 u128 char
     }
 }
 
