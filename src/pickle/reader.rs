@@ -3,8 +3,9 @@
 //!
 //! Each opcode's argument is described as `pickletools` describes it ([`ArgKind`], its
 //! `ArgumentDescriptor`s: `uint1`, `int4`, `bytes4`, `unicodestring8`, `stringnl`, ...),
-//! in one table ([`arg_kind`]). [`read_op`] reads the opcode at a position and its
-//! argument as that table says, borrowing from the input: counted bytes and text lines
+//! in one list (the `opcodes!` invocation below, which makes both [`shape`] and
+//! [`read_op`]). [`read_op`] reads the opcode at a position and its argument as that list
+//! says, borrowing from the input: counted bytes and text lines
 //! are returned as slices, numbers as numbers. What an argument *means* (a memo index, a
 //! UTF-8 str, a decimal integer) is the caller's business, so each decoder keeps its own
 //! answer to bad contents; how many bytes an opcode takes is decided here alone.
@@ -81,7 +82,8 @@ pub(crate) enum Shape {
 
 /// Defines [`shape`] and [`read_op`] from one list of opcodes and their arguments, so that
 /// reading an opcode is one `match` on its byte with each argument's reading inlined in its
-/// arm (the decoders `match` on the same byte right after; the two fold together).
+/// arm (measured as fast as the decoders' former reading of arguments inside their own
+/// `match`, which they still do right after, on the same byte).
 macro_rules! opcodes {
     (bare: $($bare:ident)|+; with: $($code:ident => $kind:ident,)+) => {
         /// The argument encoding of the opcode `code` (see [`Shape`]), as

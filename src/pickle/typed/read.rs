@@ -1,5 +1,5 @@
-//! The byte-level reader under the typed decoder: opcodes and their arguments, the memo of
-//! byte ranges, replays of memo ranges, and the bounded look-ahead that tells a
+//! The byte-level reader under the typed decoder: opcodes and their arguments (read by the
+//! codec's one reader, `pickle/reader.rs`), the memo of byte ranges, replays of memo ranges, and the bounded look-ahead that tells a
 //! container's own `APPEND`/`SETITEM` from a sibling that follows it.
 //!
 //! Nothing here builds a value: scalars are returned borrowed from the input
