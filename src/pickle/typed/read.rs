@@ -130,7 +130,7 @@ impl<'de> Reader<'de> {
             data,
             pos: 0,
             end: data.len(),
-            memo: Vec::with_capacity(data.len() / 16),
+            memo: spare_memo(data.len() / 16),
             replaying: 0,
             tuple_at: usize::MAX,
             nesting: 0,
@@ -430,6 +430,32 @@ impl<'de> Reader<'de> {
             }
         }
         true
+    }
+}
+
+/// Memo entries a thread keeps for its next message (1.5 MB at most).
+const SPARE_MEMO: usize = 1 << 17;
+
+thread_local! {
+    /// The memo of the thread's last message, emptied: reused by the next, so that a
+    /// stream of messages does not map fresh pages for each memo.
+    static SPARE: std::cell::Cell<Vec<Memo>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty memo with room for `n` entries, the thread's spare one when there is one.
+fn spare_memo(n: usize) -> Vec<Memo> {
+    let mut v = SPARE.with(|s| s.take());
+    v.reserve(n.min(SPARE_MEMO));
+    v
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if self.memo.capacity() <= SPARE_MEMO {
+            let mut v = std::mem::take(&mut self.memo);
+            v.clear();
+            SPARE.with(|s| s.set(v));
+        }
     }
 }
 
