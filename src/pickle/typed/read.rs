@@ -292,9 +292,16 @@ impl<'de> Reader<'de> {
     #[inline(always)]
     pub fn memo_str(&self, m: Memo) -> &'de str {
         let data: &'de [u8] = self.data;
-        let bytes = match read_op(data, m.start as usize) {
-            Ok((o, _)) => o.arg.bytes(),
-            Err(_) => unreachable!("a Kind::Str memo entry was read whole once"),
+        let at = m.start as usize;
+        let bytes = if data[at] == op::SHORT_BINUNICODE {
+            // The common case (short keys): the text runs from after the one-byte count
+            // to the end of the entry (a `Kind::Str` entry ends where its text ends).
+            &data[at + 2..m.end as usize]
+        } else {
+            match read_op(data, at) {
+                Ok((o, _)) => o.arg.bytes(),
+                Err(_) => unreachable!("a Kind::Str memo entry was read whole once"),
+            }
         };
         // SAFETY: a `Kind::Str` entry is recorded only right after `utf8` accepted exactly
         // these bytes of the same immutable input (read by the same `read_op`).
