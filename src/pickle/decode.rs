@@ -46,6 +46,7 @@ mod fast;
 #[cfg(test)]
 mod fast_tests;
 mod graph;
+mod reduce;
 mod text;
 
 use std::collections::HashMap;
@@ -53,9 +54,11 @@ use std::sync::Arc;
 
 use num_bigint::BigInt;
 
+use super::reader::{read_op, Arg, Op, ReadError};
 use super::{opcodes as op, DecodeOptions, PickleError, PickleErrorKind as K};
-use crate::value::{Construct, Global, GlobalForm, Object, PyStr, Value};
+use crate::value::{Construct, Global, GlobalForm, PyStr, Value};
 use graph::{Arena, ConvertError, EffectsNode, NodeData, Step, NODE_COST};
+use reduce::{object, Pattern};
 
 /// Bytes charged for one `Value` slot in a container or the memo.
 const SLOT: usize = std::mem::size_of::<Value>();
@@ -195,61 +198,30 @@ impl<'a> Decoder<'a> {
 
     // ---- reading ----
 
-    #[inline]
-    fn take(&mut self, n: usize) -> R<&'a [u8]> {
-        if self.data.len() - self.pos < n {
-            return Err(self.err(K::UnexpectedEof));
-        }
-        let s = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    #[inline]
-    fn u8(&mut self) -> R<u8> {
-        Ok(self.take(1)?[0])
-    }
-
-    #[inline]
-    fn u16(&mut self) -> R<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    #[inline]
-    fn u32(&mut self) -> R<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u64(&mut self) -> R<u64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-
-    /// `n` bytes announced by a length field: refused before anything is allocated when
-    /// the input is shorter.
-    fn take_len(&mut self, n: u64) -> R<&'a [u8]> {
-        if n > (self.data.len() - self.pos) as u64 {
-            return Err(self.err(K::UnexpectedEof));
-        }
-        let s = self.take(n as usize)?;
-        self.charge(s.len())?;
-        Ok(s)
-    }
-
-    /// A line up to `\n` (not included).
-    fn line(&mut self) -> R<&'a [u8]> {
-        let rest = &self.data[self.pos..];
-        match rest.iter().position(|b| *b == b'\n') {
-            Some(n) => {
-                self.pos += n + 1;
-                Ok(&rest[..n])
+    /// The error for an opcode [`read_op`] could not read.
+    #[cold]
+    fn read_error(&self, code: u8, e: ReadError) -> PickleError {
+        match (e, code) {
+            // Refused as soon as the opcode is seen (CPython's default unpickler has no
+            // `persistent_load`), whatever follows it.
+            (_, op::PERSID) => self.err(K::BadArgument("persistent IDs are not supported".into())),
+            (ReadError::Truncated, _) => self.err(K::UnexpectedEof),
+            (ReadError::NegativeLength, op::LONG4) => {
+                self.err(K::BadArgument("LONG4 with a negative byte count".into()))
             }
-            None => Err(self.err(K::UnexpectedEof)),
+            (ReadError::NegativeLength, _) => {
+                self.err(K::BadArgument("BINSTRING with a negative length".into()))
+            }
+            (ReadError::Unknown, _) => self.err(K::UnknownOpcode(code)),
         }
+    }
+
+    /// Counted bytes, charged against `max_alloc` (the reader checked that they are
+    /// present: nothing was allocated from the length field).
+    fn charged(&mut self, arg: Arg<'a>) -> R<&'a [u8]> {
+        let b = arg.bytes();
+        self.charge(b.len())?;
+        Ok(b)
     }
 
     // ---- the stack ----
@@ -378,8 +350,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn text_index(&mut self) -> R<u64> {
-        let line = self.line()?;
+    fn text_index(&self, line: &[u8]) -> R<u64> {
         match text::parse_index(line) {
             Ok(i) => Ok(i),
             Err(true) => self.bad("negative memo index"),
@@ -395,45 +366,36 @@ impl<'a> Decoder<'a> {
             let Some(&code) = self.data.get(self.pos) else {
                 return Err(self.err(K::UnexpectedEof));
             };
-            self.pos += 1;
             // No opcode pushes more than one value: with room for one, the stack never
             // grows behind `max_alloc`'s back (scalars left on the stack cost memory too).
             if self.stack.len() == self.stack.capacity() {
                 self.grow_stack()?;
             }
+            let arg = match read_op(self.data, self.pos) {
+                Ok((o, next)) => {
+                    self.pos = next;
+                    o.arg
+                }
+                Err(e) => return Err(self.read_error(code, e)),
+            };
             match code {
                 op::STOP => return self.stop(),
                 op::PROTO => {
-                    let p = self.u8()?;
+                    let p = arg.uint() as u8;
                     if p > 5 {
                         return Err(self.err(K::UnsupportedProtocol(p)));
                     }
                     self.proto = p;
                 }
-                op::FRAME => {
-                    let n = self.u64()?;
-                    if n > (self.data.len() - self.pos) as u64 {
-                        return Err(self.err(K::UnexpectedEof));
-                    }
-                }
+                // The reader checked that the frame is there whole.
+                op::FRAME => {}
                 // ---- scalars ----
                 op::NONE => self.stack.push(Value::None),
                 op::NEWTRUE => self.stack.push(Value::Bool(true)),
                 op::NEWFALSE => self.stack.push(Value::Bool(false)),
-                op::BININT => {
-                    let n = self.u32()? as i32;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
-                op::BININT1 => {
-                    let n = self.u8()?;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
-                op::BININT2 => {
-                    let n = self.u16()?;
-                    self.stack.push(Value::Int(i64::from(n)));
-                }
+                op::BININT | op::BININT1 | op::BININT2 => self.stack.push(Value::Int(arg.int())),
                 op::INT => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     let v = match line {
                         b"00" => Value::Bool(false),
                         b"01" => Value::Bool(true),
@@ -446,7 +408,7 @@ impl<'a> Decoder<'a> {
                     self.stack.push(v);
                 }
                 op::LONG => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     let digits = line.strip_suffix(b"L").unwrap_or(line);
                     let Some(v) = text::parse_int(digits) else {
                         return self.bad("LONG argument is not an integer");
@@ -454,88 +416,45 @@ impl<'a> Decoder<'a> {
                     self.charge(line.len())?;
                     self.stack.push(v);
                 }
-                op::LONG1 => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
+                op::LONG1 | op::LONG4 => {
+                    let b = self.charged(arg)?;
                     self.stack.push(long_le(b));
                 }
-                op::LONG4 => {
-                    let n = self.u32()? as i32;
-                    if n < 0 {
-                        return self.bad("LONG4 with a negative byte count");
-                    }
-                    let b = self.take_len(n as u64)?;
-                    self.stack.push(long_le(b));
-                }
-                op::BINFLOAT => {
-                    let b = self.take(8)?;
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    self.stack.push(Value::Float(f64::from_be_bytes(a)));
-                }
-                op::FLOAT => {
-                    let line = self.line()?;
-                    match text::parse_float(line) {
-                        Some(f) => self.stack.push(Value::Float(f)),
-                        None => return self.bad("FLOAT argument is not a float"),
-                    }
-                }
+                op::BINFLOAT => self.stack.push(Value::Float(arg.float())),
+                op::FLOAT => match text::parse_float(arg.bytes()) {
+                    Some(f) => self.stack.push(Value::Float(f)),
+                    None => return self.bad("FLOAT argument is not a float"),
+                },
                 // ---- strings and bytes ----
-                op::SHORT_BINUNICODE => {
-                    let n = self.u8()?;
-                    self.unicode(u64::from(n))?;
-                }
-                op::BINUNICODE => {
-                    let n = self.u32()?;
-                    self.unicode(u64::from(n))?;
-                }
-                op::BINUNICODE8 => {
-                    let n = self.u64()?;
-                    self.unicode(n)?;
+                op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                    let b = self.charged(arg)?;
+                    match PyStr::from_surrogatepass(b) {
+                        Some(s) => self.stack.push(Value::Str(s)),
+                        None => return self.bad("string is not UTF-8 (surrogatepass)"),
+                    }
                 }
                 op::UNICODE => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     self.charge(line.len() * 2)?;
                     match text::raw_unicode_escape(line) {
                         Ok(s) => self.stack.push(Value::Str(s)),
                         Err(e) => return self.bad(format!("UNICODE: {e}")),
                     }
                 }
-                op::SHORT_BINBYTES => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.stack.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES => {
-                    let n = self.u32()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.stack.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 => {
+                    let b = self.charged(arg)?;
                     self.stack.push(Value::Bytes(Arc::from(b)));
                 }
                 op::BYTEARRAY8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                    let b = self.charged(arg)?;
                     self.stack.push(Value::ByteArray(Arc::new(b.to_vec())));
                 }
-                op::SHORT_BINSTRING => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.py2_str(b)?;
-                }
-                op::BINSTRING => {
-                    let n = self.u32()? as i32;
-                    if n < 0 {
-                        return self.bad("BINSTRING with a negative length");
-                    }
-                    let b = self.take_len(n as u64)?;
+                op::SHORT_BINSTRING | op::BINSTRING => {
+                    let b = self.charged(arg)?;
                     self.py2_str(b)?;
                 }
                 op::STRING => {
-                    let line = self.line()?;
+                    let line = arg.bytes();
                     self.charge(line.len())?;
                     match text::parse_string_literal(line) {
                         Ok(b) => self.py2_str(&b)?,
@@ -651,37 +570,22 @@ impl<'a> Decoder<'a> {
                 }
                 // ---- memo ----
                 op::GET => {
-                    let i = self.text_index()?;
+                    let i = self.text_index(arg.bytes())?;
                     self.memo_get(i)?;
                 }
-                op::BINGET => {
-                    let i = self.u8()?;
-                    self.memo_get(u64::from(i))?;
-                }
-                op::LONG_BINGET => {
-                    let i = self.u32()?;
-                    self.memo_get(u64::from(i))?;
-                }
+                op::BINGET | op::LONG_BINGET => self.memo_get(arg.uint())?,
                 op::PUT => {
-                    let i = self.text_index()?;
+                    let i = self.text_index(arg.bytes())?;
                     self.memo_put(i)?;
                 }
-                op::BINPUT => {
-                    let i = self.u8()?;
-                    self.memo_put(u64::from(i))?;
-                }
-                op::LONG_BINPUT => {
-                    let i = self.u32()?;
-                    self.memo_put(u64::from(i))?;
-                }
+                op::BINPUT | op::LONG_BINPUT => self.memo_put(arg.uint())?,
                 op::MEMOIZE => {
                     let i = self.memo.count as u64;
                     self.memo_put(i)?;
                 }
                 // ---- objects ----
                 op::GLOBAL => {
-                    let module = self.line()?;
-                    let name = self.line()?;
+                    let (module, name) = arg.lines();
                     self.charge(module.len() + name.len() + NODE_COST)?;
                     let (Ok(module), Ok(name)) =
                         (std::str::from_utf8(module), std::str::from_utf8(name))
@@ -693,7 +597,7 @@ impl<'a> Decoder<'a> {
                         g.form = GlobalForm::Text;
                         Value::Global(Arc::new(g))
                     } else {
-                        self.global(module, name)
+                        reduce::global(self.proto, module, name)
                     };
                     self.stack.push(g);
                 }
@@ -704,16 +608,7 @@ impl<'a> Decoder<'a> {
                         return self.wrong("STACK_GLOBAL requires two str");
                     };
                     self.charge(NODE_COST)?;
-                    let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
-                        // The strings themselves: a module name shared through the memo
-                        // stays shared, so re-encoding writes the same memo GETs.
-                        _ => Value::Global(Arc::new(Global {
-                            module: module.clone(),
-                            name: name.clone(),
-                            form: GlobalForm::Usual,
-                        })),
-                    };
+                    let g = reduce::stack_global(self.proto, module.clone(), name.clone());
                     self.stack.push(g);
                 }
                 op::REDUCE => {
@@ -725,8 +620,12 @@ impl<'a> Decoder<'a> {
                     let v = match self.normalize(&callable, &args)? {
                         Some(v) => v,
                         None => {
-                            let v =
-                                self.new_node(object(Construct::Reduce, callable, args, None))?;
+                            let v = self.new_node(node_object(
+                                Construct::Reduce,
+                                callable,
+                                args,
+                                None,
+                            ))?;
                             if let Value::Ref(n) = v {
                                 self.last_reduce = Some((n, args_memoized));
                             }
@@ -740,7 +639,7 @@ impl<'a> Decoder<'a> {
                     let cls = self.pop()?;
                     self.check_callable(&cls, "NEWOBJ")?;
                     let args = self.tuple_items(&args, "NEWOBJ")?;
-                    self.push_node(object(Construct::NewObj, cls, args, None))?;
+                    self.push_node(node_object(Construct::NewObj, cls, args, None))?;
                 }
                 op::NEWOBJ_EX => {
                     let kwargs = self.pop()?;
@@ -751,19 +650,18 @@ impl<'a> Decoder<'a> {
                     if !matches!(self.arena.node_mut(&kwargs), Some(NodeData::Dict(_))) {
                         return self.wrong("NEWOBJ_EX keyword arguments must be a dict");
                     }
-                    self.push_node(object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
+                    self.push_node(node_object(Construct::NewObjEx, cls, args, Some(kwargs)))?;
                 }
                 op::INST => {
-                    let module = self.line()?;
-                    let name = self.line()?;
+                    let (module, name) = arg.lines();
                     let (Ok(module), Ok(name)) =
                         (std::str::from_utf8(module), std::str::from_utf8(name))
                     else {
                         return self.bad("INST names must be UTF-8");
                     };
-                    let cls = self.global(module, name);
+                    let cls = reduce::global(self.proto, module, name);
                     let args = self.mark_items()?;
-                    self.push_node(object(Construct::Inst, cls, args, None))?;
+                    self.push_node(node_object(Construct::Inst, cls, args, None))?;
                 }
                 op::OBJ => {
                     let mut items = self.mark_items()?;
@@ -772,7 +670,7 @@ impl<'a> Decoder<'a> {
                     }
                     let cls = items.remove(0);
                     self.check_callable(&cls, "OBJ")?;
-                    self.push_node(object(Construct::Obj, cls, items, None))?;
+                    self.push_node(node_object(Construct::Obj, cls, items, None))?;
                 }
                 op::BUILD => {
                     let state = self.pop()?;
@@ -792,16 +690,8 @@ impl<'a> Decoder<'a> {
                         _ => return self.wrong("BUILD onto something that is not an object"),
                     }
                 }
-                op::EXT1 => {
-                    let c = self.u8()?;
-                    return self.bad(format!("unregistered extension code {c}"));
-                }
-                op::EXT2 => {
-                    let c = self.u16()?;
-                    return self.bad(format!("unregistered extension code {c}"));
-                }
-                op::EXT4 => {
-                    let c = self.u32()? as i32;
+                op::EXT1 | op::EXT2 | op::EXT4 => {
+                    let c = arg.int();
                     return self.bad(format!("unregistered extension code {c}"));
                 }
                 op::PERSID | op::BINPERSID => {
@@ -915,18 +805,16 @@ impl<'a> Decoder<'a> {
     /// copy when the next opcode is a memo GET of a node built the same way (same callable,
     /// the same arguments), so forgetting it loses nothing.
     fn duplicate_of_next_get(&mut self, v: &Value) -> bool {
-        let rest = &self.data[self.pos..];
-        let idx = match rest {
-            [op::BINGET, i, ..] => u64::from(*i),
-            [op::LONG_BINGET, a, b, c, d, ..] => u64::from(u32::from_le_bytes([*a, *b, *c, *d])),
-            [op::GET, tail @ ..] => match tail.iter().position(|b| *b == b'\n') {
-                Some(n) => match text::parse_index(&tail[..n]) {
+        let idx = match read_op(self.data, self.pos) {
+            Ok((Op { code, arg }, _)) => match code {
+                op::BINGET | op::LONG_BINGET => arg.uint(),
+                op::GET => match text::parse_index(arg.bytes()) {
                     Ok(i) => i,
                     Err(_) => return false,
                 },
-                None => return false,
+                _ => return false,
             },
-            _ => return false,
+            Err(_) => return false,
         };
         let Some(m) = self.memo.get(idx) else {
             return false;
@@ -1128,17 +1016,6 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    fn unicode(&mut self, n: u64) -> R<()> {
-        let b = self.take_len(n)?;
-        match PyStr::from_surrogatepass(b) {
-            Some(s) => {
-                self.stack.push(Value::Str(s));
-                Ok(())
-            }
-            None => self.bad("string is not UTF-8 (surrogatepass)"),
-        }
-    }
-
     /// A Python 2 `str` (STRING / BINSTRING / SHORT_BINSTRING), decoded as ASCII like
     /// CPython's default `encoding='ASCII'`.
     fn py2_str(&mut self, b: &[u8]) -> R<()> {
@@ -1148,15 +1025,6 @@ impl<'a> Decoder<'a> {
         let s = std::str::from_utf8(b).expect("ASCII is UTF-8");
         self.stack.push(Value::Str(PyStr::from(s)));
         Ok(())
-    }
-
-    fn global(&self, module: &str, name: &str) -> Value {
-        let (m, n) = if self.proto < 3 {
-            compat::map(module, name)
-        } else {
-            (module, name)
-        };
-        Value::global(m, n)
     }
 
     /// The node under a MARK at `m` (the target of APPENDS / SETITEMS / ADDITEMS).
@@ -1238,56 +1106,32 @@ impl<'a> Decoder<'a> {
         Ok(items)
     }
 
-    /// Native values for the well-known reduce patterns; `None` for anything else.
+    /// Native values for the well-known reduce patterns ([`reduce::recognise`]); `None`
+    /// for anything else.
     fn normalize(&mut self, callable: &Value, args: &[Value]) -> R<Option<Value>> {
-        let Value::Global(g) = callable else {
+        let Some(pattern) = reduce::recognise(callable, args) else {
             return Ok(None);
         };
-        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
-            return Ok(None);
-        };
-        match (module, name, args) {
-            ("builtins", "set" | "frozenset", []) => {
-                let data = if name == "set" {
-                    NodeData::Set(Vec::new())
-                } else {
-                    NodeData::FrozenSet(Vec::new())
-                };
-                self.new_node(data).map(Some)
-            }
-            ("builtins", "set" | "frozenset", [items]) => {
-                let items = match self.arena.node_mut(items) {
-                    Some(NodeData::List(l)) => l.clone(),
-                    _ => return Ok(None),
+        match pattern {
+            Pattern::Set { frozen, items } => {
+                let items = match items.map(|l| self.arena.node_mut(l)) {
+                    None => Vec::new(),
+                    Some(Some(NodeData::List(l))) => l.clone(),
+                    Some(_) => return Ok(None),
                 };
                 for v in &items {
                     self.arena.mark_shared(v);
                 }
                 self.charge(items.len() * SLOT)?;
-                let data = if name == "set" {
-                    NodeData::Set(items)
-                } else {
+                let data = if frozen {
                     NodeData::FrozenSet(items)
+                } else {
+                    NodeData::Set(items)
                 };
                 self.new_node(data).map(Some)
             }
-            // `getattr(module.Outer, 'Inner')`: how a dotted qualified name is written
-            // below protocol 4 (by CPython and our encoder), and how CPython writes a
-            // method of a class at any protocol. The same global as protocol 4's
-            // STACK_GLOBAL `module`, `Outer.Inner`.
-            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
-                let (Some(m), Some(n), Some(a)) =
-                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
-                else {
-                    return Ok(None);
-                };
-                self.charge(NODE_COST + n.len() + a.len())?;
-                Ok(Some(getattr_global(self.proto, callable, args, m, n, a)))
-            }
-            // What our encoder writes for NEWOBJ_EX in protocols 2-3 (CPython itself
-            // loads it to the same object): back to the NEWOBJ_EX object it came from.
-            ("copyreg", "__newobj_ex__", [cls, cls_args, kwargs]) => {
-                let items = match self.arena.node_mut(cls_args) {
+            Pattern::NewObjEx { cls, args, kwargs } => {
+                let items = match self.arena.node_mut(args) {
                     Some(NodeData::Tuple(t)) => t.clone(),
                     _ => return Ok(None),
                 };
@@ -1298,63 +1142,20 @@ impl<'a> Decoder<'a> {
                     self.arena.mark_shared(v);
                 }
                 self.charge(items.len() * SLOT)?;
-                let data = object(
+                let o = object(
                     Construct::NewObjEx,
                     cls.clone(),
                     items,
                     Some(kwargs.clone()),
                 );
-                self.new_node(data).map(Some)
+                self.new_node(NodeData::Object(Box::new(o))).map(Some)
             }
-            ("builtins", "bytes", []) => Ok(Some(Value::Bytes(Arc::from(&[][..])))),
-            ("builtins", "bytearray", []) => Ok(Some(Value::ByteArray(Arc::new(Vec::new())))),
-            ("builtins", "bytes", [Value::Bytes(b)]) => Ok(Some(Value::Bytes(b.clone()))),
-            ("builtins", "bytearray", [Value::Bytes(b)]) => {
-                self.charge(b.len())?;
-                Ok(Some(Value::ByteArray(Arc::new(b.to_vec()))))
+            Pattern::Native(n) => {
+                self.charge(n.cost())?;
+                Ok(Some(n.into_value(self.proto)))
             }
-            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
-            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
-                if is_latin1_name(enc) =>
-            {
-                let Some(b) = latin1(s) else {
-                    return Ok(None);
-                };
-                self.charge(b.len())?;
-                Ok(Some(if name == "bytearray" {
-                    Value::ByteArray(Arc::new(b))
-                } else {
-                    Value::Bytes(Arc::from(b))
-                }))
-            }
-            _ => Ok(None),
         }
     }
-}
-
-/// `getattr(module.owner, 'attr')` as the global `module.owner.attr`; at protocol 4+
-/// (where the encoder would otherwise write `STACK_GLOBAL`) it remembers the call it was
-/// read from, so that re-encoding writes the same bytes.
-pub(super) fn getattr_global(
-    proto: u8,
-    callable: &Value,
-    args: &[Value],
-    module: &str,
-    owner: &str,
-    attr: &str,
-) -> Value {
-    let mut g = Global::new(module, &format!("{owner}.{attr}"));
-    // Only one level deep: an owner that is itself such a call is written the usual way
-    // (so that no chain of them can make dropping a value recurse).
-    let plain_owner = matches!(&args[0], Value::Global(o) if matches!(o.form, GlobalForm::Usual));
-    if proto >= 4 && plain_owner {
-        g.form = GlobalForm::Getattr(Arc::new([
-            callable.clone(),
-            args[0].clone(),
-            args[1].clone(),
-        ]));
-    }
-    Value::Global(Arc::new(g))
 }
 
 /// Moves `stack[m..]` (an even number of items) into `d` as `(k, v)` pairs.
@@ -1367,23 +1168,6 @@ fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
         d.push((k, v));
     }
     stack.truncate(m);
-}
-
-fn object(
-    construct: Construct,
-    callable: Value,
-    args: Vec<Value>,
-    kwargs: Option<Value>,
-) -> NodeData {
-    NodeData::Object(Box::new(Object {
-        construct,
-        callable,
-        args,
-        kwargs,
-        state: None,
-        list_items: Vec::new(),
-        dict_items: Vec::new(),
-    }))
 }
 
 /// A little-endian two's complement integer (LONG1 / LONG4).
@@ -1400,19 +1184,12 @@ fn long_le(b: &[u8]) -> Value {
     Value::int(BigInt::from_signed_bytes_le(b))
 }
 
-fn is_latin1_name(enc: &PyStr) -> bool {
-    matches!(
-        enc.as_str(),
-        Some("latin1" | "latin-1" | "latin_1" | "iso-8859-1" | "iso8859-1")
-    )
-}
-
-/// The bytes of a str whose code points are all below 256.
-fn latin1(s: &PyStr) -> Option<Vec<u8>> {
-    if let Some(t) = s.as_str() {
-        if t.is_ascii() {
-            return Some(t.as_bytes().to_vec());
-        }
-    }
-    s.code_points().map(|c| u8::try_from(c).ok()).collect()
+/// The node of the object a call builds.
+fn node_object(
+    construct: Construct,
+    callable: Value,
+    args: Vec<Value>,
+    kwargs: Option<Value>,
+) -> NodeData {
+    NodeData::Object(Box::new(object(construct, callable, args, kwargs)))
 }

@@ -20,6 +20,7 @@ mod decode;
 pub mod dis;
 mod encode;
 pub mod opcodes;
+mod reader;
 mod typed;
 pub mod view;
 

@@ -27,8 +27,10 @@
 
 use std::sync::Arc;
 
-use super::{compat, is_latin1_name, latin1, long_le, op, DecodeOptions, NODE_COST, SLOT};
-use crate::value::{Construct, Global, GlobalForm, Items, Object, Pairs, PyStr, Value};
+use super::reduce::{self, object, Pattern};
+use super::{long_le, op, DecodeOptions, NODE_COST, SLOT};
+use crate::pickle::reader::{read_op, Arg, Op};
+use crate::value::{Construct, Items, Pairs, PyStr, Value};
 
 /// `Meta::memo` of a stack entry that was not memoized.
 const NO_MEMO: u32 = u32::MAX;
@@ -120,51 +122,13 @@ fn check(cond: bool) -> Option<()> {
 impl<'a> Fast<'a> {
     // ---- reading ----
 
+    /// Counted bytes, charged (the reader checked that they are present: nothing is
+    /// allocated before).
     #[inline(always)]
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.data.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    #[inline(always)]
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let s = self.take(N)?;
-        s.try_into().ok()
-    }
-
-    #[inline(always)]
-    fn u8(&mut self) -> Option<u8> {
-        let b = *self.data.get(self.pos)?;
-        self.pos += 1;
+    fn charged(&mut self, arg: Arg<'a>) -> Option<&'a [u8]> {
+        let b = arg.bytes();
+        self.charge(b.len())?;
         Some(b)
-    }
-
-    #[inline(always)]
-    fn u32(&mut self) -> Option<u32> {
-        self.array::<4>().map(u32::from_le_bytes)
-    }
-
-    #[inline(always)]
-    fn u64(&mut self) -> Option<u64> {
-        self.array::<8>().map(u64::from_le_bytes)
-    }
-
-    /// `n` announced bytes, charged; nothing is allocated before they are known present.
-    #[inline(always)]
-    fn take_len(&mut self, n: u64) -> Option<&'a [u8]> {
-        let n = usize::try_from(n).ok()?;
-        let s = self.take(n)?;
-        self.charge(n)?;
-        Some(s)
-    }
-
-    fn line(&mut self) -> Option<&'a [u8]> {
-        let rest = &self.data[self.pos..];
-        let n = rest.iter().position(|b| *b == b'\n')?;
-        self.pos += n + 1;
-        Some(&rest[..n])
     }
 
     #[inline(always)]
@@ -431,15 +395,6 @@ impl<'a> Fast<'a> {
 
     // ---- objects ----
 
-    fn global(&self, module: &str, name: &str) -> Value {
-        let (m, n) = if self.proto < 3 {
-            compat::map(module, name)
-        } else {
-            (module, name)
-        };
-        Value::global(m, n)
-    }
-
     /// The items of a tuple argument (REDUCE / NEWOBJ), with their greatest height.
     fn tuple_items(&mut self, args: Value, meta: Meta) -> Option<(Vec<Value>, u32)> {
         let Value::Tuple(t) = args else {
@@ -463,113 +418,65 @@ impl<'a> Fast<'a> {
     ) -> Option<()> {
         self.charge(NODE_COST)?;
         let h = self.level(height)?;
-        let o = Object {
-            construct,
-            callable,
-            args,
-            kwargs,
-            state: None,
-            list_items: Vec::new(),
-            dict_items: Vec::new(),
-        };
+        let o = object(construct, callable, args, kwargs);
         self.push_container(Value::Object(Arc::new(o)), h);
         Some(())
     }
 
-    /// The graph decoder's `normalize`: `Some(Some((value, height)))` for a well-known
-    /// reduce pattern, `Some(None)` for an ordinary object.
+    /// The graph decoder's `normalize` ([`reduce::recognise`]): `Some(Some((value,
+    /// height)))` for a well-known reduce pattern, `Some(None)` for an ordinary object.
     fn normalize(
         &mut self,
         callable: &Value,
         args: &[Value],
         args_height: u32,
     ) -> Option<Option<(Value, u32)>> {
-        let Value::Global(g) = callable else {
+        let Some(pattern) = reduce::recognise(callable, args) else {
             return Some(None);
         };
-        let (Some(module), Some(name)) = (g.module.as_str(), g.name.as_str()) else {
-            return Some(None);
-        };
-        let set = name == "set";
-        Some(Some(match (module, name, args) {
-            ("builtins", "set" | "frozenset", []) => {
+        Some(Some(match pattern {
+            Pattern::Set { frozen, items } => {
+                let (items, h) = match items {
+                    None => (Items::new(), 0),
+                    Some(Value::List(l)) => {
+                        let items = l.to_vec();
+                        self.charge(items.len() * SLOT)?;
+                        // The list's height is args_height; its items are one less.
+                        let h = args_height.saturating_sub(1).saturating_sub(1);
+                        (Items::from(items), h)
+                    }
+                    Some(_) => return Some(None),
+                };
                 self.charge(NODE_COST)?;
-                let h = self.level(0)?;
-                let v = if set {
-                    Value::Set(Arc::new(Items::new()))
+                let h = self.level(h)?;
+                let items = Arc::new(items);
+                let v = if frozen {
+                    Value::FrozenSet(items)
                 } else {
-                    Value::FrozenSet(Arc::new(Items::new()))
+                    Value::Set(items)
                 };
                 (v, h)
             }
-            ("builtins", "set" | "frozenset", [Value::List(l)]) => {
-                let items = l.to_vec();
-                self.charge(items.len() * SLOT)?;
-                self.charge(NODE_COST)?;
-                // The list's height is args_height; its items are one less.
-                let h = self.level(args_height.saturating_sub(1).saturating_sub(1))?;
-                let v = if set {
-                    Value::Set(Arc::new(Items::from(items)))
-                } else {
-                    Value::FrozenSet(Arc::new(Items::from(items)))
-                };
-                (v, h)
-            }
-            ("builtins", "set" | "frozenset", [_]) => return Some(None),
-            // The graph decoder's two rewrites: `getattr(module.Outer, 'Inner')` is the
-            // global `module.Outer.Inner`; `copyreg.__newobj_ex__(cls, args, kwargs)`
-            // is the NEWOBJ_EX object.
-            ("builtins", "getattr", [Value::Global(owner), Value::Str(attr)]) => {
-                let (Some(m), Some(n), Some(a)) =
-                    (owner.module.as_str(), owner.name.as_str(), attr.as_str())
-                else {
+            Pattern::NewObjEx { cls, args, kwargs } => {
+                let (Value::Tuple(t), Value::Dict(_)) = (args, kwargs) else {
                     return Some(None);
                 };
-                self.charge(NODE_COST + n.len() + a.len())?;
-                (
-                    super::getattr_global(self.proto, callable, args, m, n, a),
-                    0,
-                )
-            }
-            ("copyreg", "__newobj_ex__", [cls, Value::Tuple(t), kwargs @ Value::Dict(_)]) => {
                 let items = t.to_vec();
                 self.charge(NODE_COST + items.len() * SLOT)?;
                 // The object holds what the argument tuple held, one level down at most.
                 let h = self.level(args_height.saturating_sub(1))?;
-                let o = Object {
-                    construct: Construct::NewObjEx,
-                    callable: cls.clone(),
-                    args: items,
-                    kwargs: Some(kwargs.clone()),
-                    state: None,
-                    list_items: Vec::new(),
-                    dict_items: Vec::new(),
-                };
+                let o = object(
+                    Construct::NewObjEx,
+                    cls.clone(),
+                    items,
+                    Some(kwargs.clone()),
+                );
                 (Value::Object(Arc::new(o)), h)
             }
-            ("builtins", "bytes", []) => (Value::Bytes(Arc::from(&[][..])), 0),
-            ("builtins", "bytearray", []) => (Value::ByteArray(Arc::new(Vec::new())), 0),
-            ("builtins", "bytes", [Value::Bytes(b)]) => (Value::Bytes(b.clone()), 0),
-            ("builtins", "bytearray", [Value::Bytes(b)]) => {
-                self.charge(b.len())?;
-                (Value::ByteArray(Arc::new(b.to_vec())), 0)
+            Pattern::Native(n) => {
+                self.charge(n.cost())?;
+                (n.into_value(self.proto), 0)
             }
-            ("_codecs", "encode", [Value::Str(s), Value::Str(enc)])
-            | ("builtins", "bytearray" | "bytes", [Value::Str(s), Value::Str(enc)])
-                if is_latin1_name(enc) =>
-            {
-                let Some(b) = latin1(s) else {
-                    return Some(None);
-                };
-                self.charge(b.len())?;
-                let v = if name == "bytearray" {
-                    Value::ByteArray(Arc::new(b))
-                } else {
-                    Value::Bytes(Arc::from(b))
-                };
-                (v, 0)
-            }
-            _ => return Some(None),
         }))
     }
 
@@ -577,7 +484,8 @@ impl<'a> Fast<'a> {
 
     fn run(&mut self) -> Option<Value> {
         loop {
-            let code = self.u8()?;
+            let (Op { code, arg }, next) = read_op(self.data, self.pos).ok()?;
+            self.pos = next;
             // Room for one more stack entry, charged before it is allocated (the graph
             // decoder charges its stack the same way; scalars left on the stack cost
             // memory too).
@@ -594,87 +502,38 @@ impl<'a> Fast<'a> {
                     return self.vals.pop();
                 }
                 op::PROTO => {
-                    let p = self.u8()?;
+                    let p = arg.uint() as u8;
                     check(p <= 5)?;
                     self.proto = p;
                 }
-                op::FRAME => {
-                    let n = self.u64()?;
-                    check(n <= (self.data.len() - self.pos) as u64)?;
-                }
+                // The reader checked that the frame is there whole.
+                op::FRAME => {}
                 // ---- scalars ----
                 op::NONE => self.push(Value::None),
                 op::NEWTRUE => self.push(Value::Bool(true)),
                 op::NEWFALSE => self.push(Value::Bool(false)),
-                op::BININT => {
-                    let n = self.u32()? as i32;
-                    self.push(Value::Int(i64::from(n)));
-                }
-                op::BININT1 => {
-                    let n = self.u8()?;
-                    self.push(Value::Int(i64::from(n)));
-                }
-                op::BININT2 => {
-                    let n = u16::from_le_bytes(self.array::<2>()?);
-                    self.push(Value::Int(i64::from(n)));
-                }
-                op::LONG1 => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
+                op::BININT | op::BININT1 | op::BININT2 => self.push(Value::Int(arg.int())),
+                op::LONG1 | op::LONG4 => {
+                    let b = self.charged(arg)?;
                     self.push(long_le(b));
                 }
-                op::LONG4 => {
-                    let n = self.u32()? as i32;
-                    check(n >= 0)?;
-                    let b = self.take_len(n as u64)?;
-                    self.push(long_le(b));
-                }
-                op::BINFLOAT => {
-                    let f = f64::from_be_bytes(self.array::<8>()?);
-                    self.push(Value::Float(f));
-                }
+                op::BINFLOAT => self.push(Value::Float(arg.float())),
                 // ---- strings and bytes ----
-                op::SHORT_BINUNICODE => {
-                    let n = self.u8()?;
-                    self.unicode(u64::from(n))?;
+                op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                    let b = self.charged(arg)?;
+                    let s = PyStr::from_surrogatepass(b)?;
+                    self.push(Value::Str(s));
                 }
-                op::BINUNICODE => {
-                    let n = self.u32()?;
-                    self.unicode(u64::from(n))?;
-                }
-                op::BINUNICODE8 => {
-                    let n = self.u64()?;
-                    self.unicode(n)?;
-                }
-                op::SHORT_BINBYTES => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES => {
-                    let n = self.u32()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.push(Value::Bytes(Arc::from(b)));
-                }
-                op::BINBYTES8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 => {
+                    let b = self.charged(arg)?;
                     self.push(Value::Bytes(Arc::from(b)));
                 }
                 op::BYTEARRAY8 => {
-                    let n = self.u64()?;
-                    let b = self.take_len(n)?;
+                    let b = self.charged(arg)?;
                     self.push(Value::ByteArray(Arc::new(b.to_vec())));
                 }
-                op::SHORT_BINSTRING => {
-                    let n = self.u8()?;
-                    let b = self.take_len(u64::from(n))?;
-                    self.py2_str(b)?;
-                }
-                op::BINSTRING => {
-                    let n = self.u32()? as i32;
-                    check(n >= 0)?;
-                    let b = self.take_len(n as u64)?;
+                op::SHORT_BINSTRING | op::BINSTRING => {
+                    let b = self.charged(arg)?;
                     self.py2_str(b)?;
                 }
                 op::READONLY_BUFFER => {
@@ -768,34 +627,19 @@ impl<'a> Fast<'a> {
                     self.push_meta(v, meta);
                 }
                 // ---- memo ----
-                op::BINGET => {
-                    let i = self.u8()?;
-                    self.memo_get(usize::from(i))?;
-                }
-                op::LONG_BINGET => {
-                    let i = self.u32()?;
-                    self.memo_get(i as usize)?;
-                }
-                op::BINPUT => {
-                    let i = self.u8()?;
-                    self.memo_put(u64::from(i))?;
-                }
-                op::LONG_BINPUT => {
-                    let i = self.u32()?;
-                    self.memo_put(u64::from(i))?;
-                }
+                op::BINGET | op::LONG_BINGET => self.memo_get(arg.uint() as usize)?,
+                op::BINPUT | op::LONG_BINPUT => self.memo_put(arg.uint())?,
                 op::MEMOIZE => self.memo_put(self.memo_count as u64)?,
                 // ---- objects ----
                 op::GLOBAL => {
                     // Protocol 4+ pickles name globals with STACK_GLOBAL; a GLOBAL there is
                     // kept as written (`Global::form`) by the graph decoder.
                     check(self.proto < 4)?;
-                    let module = self.line()?;
-                    let name = self.line()?;
+                    let (module, name) = arg.lines();
                     self.charge(module.len() + name.len() + NODE_COST)?;
                     let module = std::str::from_utf8(module).ok()?;
                     let name = std::str::from_utf8(name).ok()?;
-                    let g = self.global(module, name);
+                    let g = reduce::global(self.proto, module, name);
                     self.push(g);
                 }
                 op::STACK_GLOBAL => {
@@ -805,16 +649,7 @@ impl<'a> Fast<'a> {
                         return None;
                     };
                     self.charge(NODE_COST)?;
-                    let g = match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) if self.proto < 3 => self.global(m, n),
-                        // The strings themselves: a module name shared through the memo
-                        // stays shared, so re-encoding writes the same memo GETs.
-                        _ => Value::Global(Arc::new(Global {
-                            module,
-                            name,
-                            form: GlobalForm::Usual,
-                        })),
-                    };
+                    let g = reduce::stack_global(self.proto, module, name);
                     self.push(g);
                 }
                 op::REDUCE => {
@@ -881,14 +716,6 @@ impl<'a> Fast<'a> {
         Some(())
     }
 
-    #[inline]
-    fn unicode(&mut self, n: u64) -> Option<()> {
-        let b = self.take_len(n)?;
-        let s = PyStr::from_surrogatepass(b)?;
-        self.push(Value::Str(s));
-        Some(())
-    }
-
     fn py2_str(&mut self, b: &[u8]) -> Option<()> {
         check(b.is_ascii())?;
         let s = std::str::from_utf8(b).ok()?;
@@ -901,131 +728,53 @@ impl<'a> Fast<'a> {
 /// for the scan).
 const SCAN_AFTER: usize = 64;
 
-/// The memo indices that some GET / BINGET / LONG_BINGET of `data[start..]` (up to the
-/// first STOP) reads, as a bit set: the fast path keeps memo entries only for those (most memoized
-/// values are never read back). `None` when the scan meets an opcode the fast path does
-/// not handle anyway, or an index past what any memo of `data` could hold.
+/// The memo indices that some BINGET / LONG_BINGET of `data[start..]` (up to the first
+/// STOP) reads, as a bit set: the fast path keeps memo entries only for those (most
+/// memoized values are never read back). `None` when the scan meets an opcode the fast
+/// path does not handle anyway (protocol 0 text opcodes, INST / OBJ, EXT*, persistent
+/// IDs, out-of-band buffers), input it cannot read, or an index past what any memo of
+/// `data` could hold.
 ///
-/// Opcodes are parsed one after the other exactly as the decoder parses them, so the
-/// scan sees the same GETs the decoder will run.
+/// Opcodes are read by the decoder's own reader ([`read_op`]), so the scan sees the same
+/// GETs the decoder will run.
 fn fetched_indices(data: &[u8], start: usize) -> Option<Vec<u64>> {
     let limit = data.len() as u64 + 64;
     let mut bits: Vec<u64> = Vec::new();
     let mut pos = start;
     loop {
-        let code = *data.get(pos)?;
-        pos += 1;
-        let fixed = FIXED_ARG[usize::from(code)];
-        if fixed != VARIABLE {
-            // Opcodes with a fixed-size argument (most of them): no bound check needed
-            // here, the next read (`data.get`) fails past the end.
-            pos += usize::from(fixed);
-            continue;
-        }
-        let skip: usize = match code {
+        let (Op { code, arg }, next) = read_op(data, pos).ok()?;
+        pos = next;
+        match code {
             op::STOP => break,
             op::BINGET | op::LONG_BINGET => {
-                let (i, n) = if code == op::BINGET {
-                    (u64::from(*data.get(pos)?), 1)
-                } else {
-                    (u64::from(le4(data, pos)?), 4)
-                };
+                let i = arg.uint();
                 check(i < limit)?;
                 let word = (i / 64) as usize;
                 if word >= bits.len() {
                     bits.resize(word + 1, 0);
                 }
                 bits[word] |= 1 << (i % 64);
-                n
-            }
-            op::SHORT_BINUNICODE | op::SHORT_BINBYTES | op::SHORT_BINSTRING | op::LONG1 => {
-                1 + usize::from(*data.get(pos)?)
-            }
-            op::BINUNICODE | op::BINBYTES | op::BINSTRING | op::LONG4 => {
-                4 + le4(data, pos)? as usize
-            }
-            op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => {
-                let b = data.get(pos..pos.checked_add(8)?)?;
-                let n = u64::from_le_bytes(b.try_into().ok()?);
-                usize::try_from(n).ok()?.checked_add(8)?
-            }
-            op::GLOBAL => {
-                for _ in 0..2 {
-                    let n = data.get(pos..)?.iter().position(|b| *b == b'\n')?;
-                    pos += n + 1;
-                }
-                0
             }
             // What the fast path gives up on anyway.
-            _ => return None,
-        };
-        pos = pos.checked_add(skip)?;
-        check(pos <= data.len())?;
+            op::INT
+            | op::LONG
+            | op::FLOAT
+            | op::STRING
+            | op::UNICODE
+            | op::GET
+            | op::PUT
+            | op::INST
+            | op::OBJ
+            | op::EXT1
+            | op::EXT2
+            | op::EXT4
+            | op::PERSID
+            | op::BINPERSID
+            | op::NEXT_BUFFER => return None,
+            _ => {}
+        }
     }
     Some(bits)
-}
-
-/// [`FIXED_ARG`] of an opcode whose argument is not of a fixed size (or that the scan
-/// handles itself).
-const VARIABLE: u8 = u8::MAX;
-
-/// The argument size of each opcode the fast path runs whose argument has a fixed size;
-/// [`VARIABLE`] for every other byte.
-static FIXED_ARG: [u8; 256] = {
-    let mut t = [VARIABLE; 256];
-    let sized: [(u8, u8); 36] = [
-        (op::NONE, 0),
-        (op::NEWTRUE, 0),
-        (op::NEWFALSE, 0),
-        (op::READONLY_BUFFER, 0),
-        (op::EMPTY_LIST, 0),
-        (op::EMPTY_TUPLE, 0),
-        (op::EMPTY_DICT, 0),
-        (op::EMPTY_SET, 0),
-        (op::LIST, 0),
-        (op::TUPLE, 0),
-        (op::FROZENSET, 0),
-        (op::DICT, 0),
-        (op::TUPLE1, 0),
-        (op::TUPLE2, 0),
-        (op::TUPLE3, 0),
-        (op::APPEND, 0),
-        (op::APPENDS, 0),
-        (op::SETITEM, 0),
-        (op::SETITEMS, 0),
-        (op::ADDITEMS, 0),
-        (op::MARK, 0),
-        (op::POP, 0),
-        (op::POP_MARK, 0),
-        (op::DUP, 0),
-        (op::MEMOIZE, 0),
-        (op::STACK_GLOBAL, 0),
-        (op::REDUCE, 0),
-        (op::NEWOBJ, 0),
-        (op::NEWOBJ_EX, 0),
-        (op::BUILD, 0),
-        (op::PROTO, 1),
-        (op::BININT1, 1),
-        (op::BINPUT, 1),
-        (op::BININT2, 2),
-        (op::BININT, 4),
-        (op::FRAME, 8),
-    ];
-    let mut i = 0;
-    while i < sized.len() {
-        t[sized[i].0 as usize] = sized[i].1;
-        i += 1;
-    }
-    t[op::LONG_BINPUT as usize] = 4;
-    t[op::BINFLOAT as usize] = 8;
-    t
-};
-
-/// The 4 little-endian bytes at `at`.
-#[inline(always)]
-fn le4(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 /// `v.clone()`, inlined for the variants memo hits usually are.

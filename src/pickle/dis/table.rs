@@ -5,58 +5,10 @@
 //! written out as data; `python_interop/test_dis.py` checks them against every interpreter
 //! by comparing annotated disassemblies.
 
-/// How an opcode's argument is encoded (`pickletools`' `ArgumentDescriptor` names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Arg {
-    /// `uint1`: one unsigned byte.
-    Uint1,
-    /// `uint2`: two bytes, little-endian, unsigned.
-    Uint2,
-    /// `int4`: four bytes, little-endian, signed.
-    Int4,
-    /// `uint4`: four bytes, little-endian, unsigned.
-    Uint4,
-    /// `uint8`: eight bytes, little-endian, unsigned.
-    Uint8,
-    /// `stringnl`: a quoted, escaped string up to a newline.
-    Stringnl,
-    /// `stringnl_noescape`: a string up to a newline.
-    StringnlNoescape,
-    /// `stringnl_noescape_pair`: two of them, shown joined by a blank.
-    StringnlNoescapePair,
-    /// `string1`: a one-byte count, then latin-1 bytes.
-    String1,
-    /// `string4`: a signed four-byte count, then latin-1 bytes.
-    String4,
-    /// `bytes1`: a one-byte count, then bytes.
-    Bytes1,
-    /// `bytes4`: an unsigned four-byte count, then bytes.
-    Bytes4,
-    /// `bytes8`: an eight-byte count, then bytes.
-    Bytes8,
-    /// `bytearray8`: an eight-byte count, then bytes, shown as a bytearray.
-    Bytearray8,
-    /// `unicodestringnl`: raw-unicode-escape text up to a newline.
-    Unicodestringnl,
-    /// `unicodestring1`: a one-byte count, then UTF-8 (surrogatepass).
-    Unicodestring1,
-    /// `unicodestring4`: a four-byte count, then UTF-8 (surrogatepass).
-    Unicodestring4,
-    /// `unicodestring8`: an eight-byte count, then UTF-8 (surrogatepass).
-    Unicodestring8,
-    /// `decimalnl_short`: a decimal integer up to a newline (`00`/`01` are False/True).
-    DecimalnlShort,
-    /// `decimalnl_long`: a decimal integer up to a newline, optional trailing `L`.
-    DecimalnlLong,
-    /// `floatnl`: a decimal float up to a newline.
-    Floatnl,
-    /// `float8`: eight bytes, a big-endian IEEE double.
-    Float8,
-    /// `long1`: a one-byte count, then a little-endian two's-complement integer.
-    Long1,
-    /// `long4`: a signed four-byte count, then a little-endian two's-complement integer.
-    Long4,
-}
+/// How an opcode's argument is encoded: the decoders' own descriptors (`pickletools`'
+/// `ArgumentDescriptor` names), so that the disassembler and the decoders cannot disagree
+/// on an opcode's argument (checked below).
+pub(crate) use crate::pickle::reader::ArgKind as Arg;
 
 /// What `pickletools` knows of an object on the unpickler's stack (`StackObject`); shown by
 /// name in some error messages.
@@ -770,3 +722,21 @@ pub(crate) fn lookup(code: u8) -> Option<&'static OpInfo> {
 
 /// LONG4's documentation line as 3.11's pickletools spells it.
 pub(crate) const LONG4_DOC_311: &str = "Long integer using found-byte length.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pickle::reader::{shape, Shape};
+
+    #[test]
+    fn the_decoders_reader_reads_every_argument_as_described_here() {
+        for code in 0..=255u8 {
+            let described = match lookup(code) {
+                None => Shape::Unknown,
+                Some(OpInfo { arg: None, .. }) => Shape::Bare,
+                Some(OpInfo { arg: Some(a), .. }) => Shape::Arg(*a),
+            };
+            assert_eq!(shape(code), described, "opcode {code:#04x}");
+        }
+    }
+}

@@ -75,7 +75,7 @@ impl<'de> Reader<'de> {
             }
             op::MARK => self.marked(hint, visitor),
             op::BINGET | op::LONG_BINGET => {
-                let m = self.get(code)?;
+                let m = self.get()?;
                 if m.kind == Kind::Str && !matches!(hint, Hint::Seq | Hint::Struct) {
                     // A shared str (a dict key, mostly): no replay, no second UTF-8 check.
                     let text = self.memo_str(m);
@@ -111,6 +111,33 @@ impl<'de> Reader<'de> {
                 visit_scalar(s, hint, visitor)
             }
         }
+    }
+
+    /// [`Reader::value`] for a type that wants a number or a str (`hint` is
+    /// [`Hint::Any`] or [`Hint::Float`]), with the scalars records are mostly made of
+    /// (small ints, floats, short strs, shared strs) read without the general dispatch.
+    #[inline(always)]
+    fn scalar_value<V: Visitor<'de>>(&mut self, hint: Hint, visitor: V) -> R<V::Value> {
+        let code = self.peek()?;
+        let start = self.pos;
+        let kind = match code {
+            op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT => Kind::Scalar,
+            op::SHORT_BINUNICODE => Kind::Str,
+            op::BINGET => {
+                let m = self.get()?;
+                if m.kind != Kind::Str {
+                    self.pos = start;
+                    return self.value(hint, visitor);
+                }
+                let text = self.memo_str(m);
+                self.memo_ops(m.start as usize, m.end, m.kind)?;
+                return visitor.visit_borrowed_str(text);
+            }
+            _ => return self.value(hint, visitor),
+        };
+        let s = self.scalar(code)?;
+        self.memo_ops(start, self.pos as u32, kind)?;
+        visit_scalar(s, hint, visitor)
     }
 
     /// A tuple of one to three items written before their `TUPLE1`/`TUPLE2`/`TUPLE3`.
@@ -193,7 +220,7 @@ impl<'de> Reader<'de> {
         let code = self.peek()?;
         if code == op::BINGET || code == op::LONG_BINGET {
             let start = self.pos;
-            return Ok(Some((start, self.get(code)?)));
+            return Ok(Some((start, self.get()?)));
         }
         Ok(None)
     }
@@ -232,12 +259,32 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
     #[inline]
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
-        self.value(Hint::Float, visitor)
+        self.scalar_value(Hint::Float, visitor)
     }
 
     #[inline]
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
-        self.value(Hint::Float, visitor)
+        self.scalar_value(Hint::Float, visitor)
+    }
+
+    #[inline]
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
+    }
+
+    #[inline]
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> R<V::Value> {
+        self.scalar_value(Hint::Any, visitor)
     }
 
     #[inline]
@@ -382,14 +429,14 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             return v;
         }
         if code == op::BINGET || code == op::LONG_BINGET {
-            self.skip_get(code)?;
+            self.skip_get()?;
             return visitor.visit_unit();
         }
         self.value(Hint::Any, visitor)
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string identifier
+        bool i8 i16 i32 i128 u8 u16 u32 u64 u128 char
     }
 }
 

@@ -12,6 +12,8 @@
 //!
 //! * Decoding reads opcodes as the type asks (`de.rs`, over `read.rs`), borrowing `&str`
 //!   and `&[u8]` from the message, reading a memo `GET` by re-reading the memoized bytes.
+//!   The memo's storage is kept per thread for the next message (bounded), so that a
+//!   stream of messages does not map fresh pages for each one.
 //!   What it does not handle directly (objects such as a dataclass whose state fills a
 //!   struct, protocol 0 and 1 text opcodes, cycles, nesting beyond 128 levels, a tuple
 //!   whose first item is a container, a value of a type that does not fit) is decoded

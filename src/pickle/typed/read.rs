@@ -1,5 +1,5 @@
-//! The byte-level reader under the typed decoder: opcodes and their arguments, the memo of
-//! byte ranges, replays of memo ranges, and the bounded look-ahead that tells a
+//! The byte-level reader under the typed decoder: opcodes and their arguments (read by the
+//! codec's one reader, `pickle/reader.rs`), the memo of byte ranges, replays of memo ranges, and the bounded look-ahead that tells a
 //! container's own `APPEND`/`SETITEM` from a sibling that follows it.
 //!
 //! Nothing here builds a value: scalars are returned borrowed from the input
@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::pickle::opcodes as op;
+use crate::pickle::reader::{read_arg, read_op, shape, Arg, Shape};
 use crate::pickle::{PickleError, PickleErrorKind};
 
 /// Why the typed decoder stopped.
@@ -129,7 +130,7 @@ impl<'de> Reader<'de> {
             data,
             pos: 0,
             end: data.len(),
-            memo: Vec::with_capacity(data.len() / 16),
+            memo: spare_memo(data.len() / 16),
             replaying: 0,
             tuple_at: usize::MAX,
             nesting: 0,
@@ -148,36 +149,23 @@ impl<'de> Reader<'de> {
             if code != op::FRAME {
                 return Ok(code);
             }
-            if self.end - self.pos < 9 {
+            // A frame longer than what is left of the whole input is a truncated pickle
+            // (as `loads` says); one that goes past a replayed range is not.
+            let (_, next) = read_op(self.data, self.pos).map_err(|_| Fail::Bail)?;
+            if next > self.end {
                 return Err(Fail::Bail);
             }
-            // A frame longer than what is left is a truncated pickle (as `loads` says).
-            let mut n = [0; 8];
-            n.copy_from_slice(&self.data[self.pos + 1..self.pos + 9]);
-            if u64::from_le_bytes(n) > (self.data.len() - self.pos - 9) as u64 {
-                return Err(Fail::Bail);
-            }
-            self.pos += 9;
+            self.pos = next;
         }
     }
 
-    /// `n` argument bytes.
+    /// Reads the opcode at the position and its argument (within the range being read).
     #[inline(always)]
-    pub fn take(&mut self, n: usize) -> R<&'de [u8]> {
-        if self.end - self.pos < n {
-            return Err(Fail::Bail);
-        }
-        let s = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    #[inline(always)]
-    fn take_array<const N: usize>(&mut self) -> R<[u8; N]> {
-        let s = self.take(N)?;
-        let mut a = [0; N];
-        a.copy_from_slice(s);
-        Ok(a)
+    fn op(&mut self) -> R<Arg<'de>> {
+        let data: &'de [u8] = self.data;
+        let (o, next) = read_op(&data[..self.end], self.pos).map_err(|_| Fail::Bail)?;
+        self.pos = next;
+        Ok(o.arg)
     }
 
     /// Enters one level of nesting (a container or a replay).
@@ -199,42 +187,19 @@ impl<'de> Reader<'de> {
     /// with [`Fail::Bail`] when `code` is not a scalar this reader handles.
     #[inline(always)]
     pub fn scalar(&mut self, code: u8) -> R<Scalar<'de>> {
-        self.pos += 1;
+        let arg = self.op()?;
         Ok(match code {
             op::NONE => Scalar::None,
             op::NEWTRUE => Scalar::Bool(true),
             op::NEWFALSE => Scalar::Bool(false),
-            op::BININT1 => Scalar::Int(i64::from(self.take_array::<1>()?[0])),
-            op::BININT2 => Scalar::Int(i64::from(u16::from_le_bytes(self.take_array()?))),
-            op::BININT => Scalar::Int(i64::from(i32::from_le_bytes(self.take_array()?))),
-            op::BINFLOAT => Scalar::Float(f64::from_be_bytes(self.take_array()?)),
-            op::LONG1 => {
-                let n = usize::from(self.take_array::<1>()?[0]);
-                long(self.take(n)?)?
+            op::BININT1 | op::BININT2 | op::BININT => Scalar::Int(arg.int()),
+            op::BINFLOAT => Scalar::Float(arg.float()),
+            op::LONG1 => long(arg.bytes())?,
+            op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                Scalar::Str(utf8(arg.bytes())?)
             }
-            op::SHORT_BINUNICODE => {
-                let n = usize::from(self.take_array::<1>()?[0]);
-                Scalar::Str(utf8(self.take(n)?)?)
-            }
-            op::BINUNICODE => {
-                let n = u32::from_le_bytes(self.take_array()?) as usize;
-                Scalar::Str(utf8(self.take(n)?)?)
-            }
-            op::BINUNICODE8 => {
-                let n = len8(self.take_array()?)?;
-                Scalar::Str(utf8(self.take(n)?)?)
-            }
-            op::SHORT_BINBYTES => {
-                let n = usize::from(self.take_array::<1>()?[0]);
-                Scalar::Bytes(self.take(n)?)
-            }
-            op::BINBYTES => {
-                let n = u32::from_le_bytes(self.take_array()?) as usize;
-                Scalar::Bytes(self.take(n)?)
-            }
-            op::BINBYTES8 | op::BYTEARRAY8 => {
-                let n = len8(self.take_array()?)?;
-                Scalar::Bytes(self.take(n)?)
+            op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 | op::BYTEARRAY8 => {
+                Scalar::Bytes(arg.bytes())
             }
             _ => return Err(Fail::Bail),
         })
@@ -242,13 +207,8 @@ impl<'de> Reader<'de> {
 
     /// Reads a `BINGET` / `LONG_BINGET` at the position: the memo entry it names.
     #[inline(always)]
-    pub fn get(&mut self, code: u8) -> R<Memo> {
-        self.pos += 1;
-        let idx = if code == op::BINGET {
-            usize::from(self.take_array::<1>()?[0])
-        } else {
-            u32::from_le_bytes(self.take_array()?) as usize
-        };
+    pub fn get(&mut self) -> R<Memo> {
+        let idx = self.op()?.uint() as usize;
         match self.memo.get(idx) {
             Some(m) if m.end != UNFINISHED => Ok(*m),
             // Unknown, or a container still being filled (a cycle): `Value` handles it.
@@ -274,14 +234,7 @@ impl<'de> Reader<'de> {
                     self.pos += 1;
                     self.memo.len()
                 }
-                op::BINPUT => {
-                    self.pos += 1;
-                    usize::from(self.take_array::<1>()?[0])
-                }
-                op::LONG_BINPUT => {
-                    self.pos += 1;
-                    u32::from_le_bytes(self.take_array()?) as usize
-                }
+                op::BINPUT | op::LONG_BINPUT => self.op()?.uint() as usize,
                 _ => break,
             };
             if self.replaying == 0 {
@@ -340,22 +293,18 @@ impl<'de> Reader<'de> {
     pub fn memo_str(&self, m: Memo) -> &'de str {
         let data: &'de [u8] = self.data;
         let at = m.start as usize;
-        let (skip, len) = match data[at] {
-            op::SHORT_BINUNICODE => (2, usize::from(data[at + 1])),
-            op::BINUNICODE => (
-                5,
-                u32::from_le_bytes([data[at + 1], data[at + 2], data[at + 3], data[at + 4]])
-                    as usize,
-            ),
-            _ => {
-                let mut b = [0; 8];
-                b.copy_from_slice(&data[at + 1..at + 9]);
-                (9, u64::from_le_bytes(b) as usize)
+        let bytes = if data[at] == op::SHORT_BINUNICODE {
+            // The common case (short keys): the text runs from after the one-byte count
+            // to the end of the entry (a `Kind::Str` entry ends where its text ends).
+            &data[at + 2..m.end as usize]
+        } else {
+            match read_op(data, at) {
+                Ok((o, _)) => o.arg.bytes(),
+                Err(_) => unreachable!("a Kind::Str memo entry was read whole once"),
             }
         };
-        let bytes = &data[at + skip..at + skip + len];
         // SAFETY: a `Kind::Str` entry is recorded only right after `utf8` accepted exactly
-        // these bytes of the same immutable input.
+        // these bytes of the same immutable input (read by the same `read_op`).
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
@@ -413,13 +362,8 @@ impl<'de> Reader<'de> {
 
     /// Reads a `BINGET` / `LONG_BINGET` at the position without reading the object again
     /// (for a value the type ignores).
-    pub fn skip_get(&mut self, code: u8) -> R<()> {
-        self.pos += 1;
-        let idx = if code == op::BINGET {
-            usize::from(self.take_array::<1>()?[0])
-        } else {
-            u32::from_le_bytes(self.take_array()?) as usize
-        };
+    pub fn skip_get(&mut self) -> R<()> {
+        let idx = self.op()?.uint() as usize;
         if idx >= self.memo.len() {
             return Err(Fail::Bail);
         }
@@ -496,6 +440,32 @@ impl<'de> Reader<'de> {
     }
 }
 
+/// Memo entries a thread keeps for its next message (1.5 MB at most).
+const SPARE_MEMO: usize = 1 << 17;
+
+thread_local! {
+    /// The memo of the thread's last message, emptied: reused by the next, so that a
+    /// stream of messages does not map fresh pages for each memo.
+    static SPARE: std::cell::Cell<Vec<Memo>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty memo with room for `n` entries, the thread's spare one when there is one.
+fn spare_memo(n: usize) -> Vec<Memo> {
+    let mut v = SPARE.with(|s| s.take());
+    v.reserve(n.min(SPARE_MEMO));
+    v
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if self.memo.capacity() <= SPARE_MEMO {
+            let mut v = std::mem::take(&mut self.memo);
+            v.clear();
+            SPARE.with(|s| s.set(v));
+        }
+    }
+}
+
 /// Opcodes that push one object (scalars, memo gets, empty containers, `MARK`).
 #[inline]
 pub(crate) fn starts_object(code: u8) -> bool {
@@ -535,55 +505,28 @@ pub(crate) fn is_bytes(code: u8) -> bool {
     )
 }
 
-/// The position after the opcode at `p` and its argument, for the opcodes the look-ahead
-/// knows; `None` otherwise.
+/// The position after the opcode at `p` and its argument (as [`read_arg`] reads it, a
+/// `FRAME`'s length not checked); `None` for a byte that is no opcode or an argument past
+/// the end of `data`.
 fn skip(data: &[u8], p: usize) -> Option<usize> {
     let code = *data.get(p)?;
-    let at = |n: usize| data.get(p + 1..p + 1 + n);
-    let arg = match code {
-        op::BININT1 | op::BINGET | op::BINPUT => 1,
-        op::BININT2 => 2,
-        op::BININT | op::LONG_BINGET | op::LONG_BINPUT => 4,
-        op::BINFLOAT | op::FRAME => 8,
-        op::LONG1 | op::SHORT_BINUNICODE | op::SHORT_BINBYTES => 1 + usize::from(at(1)?[0]),
-        op::BINUNICODE | op::BINBYTES => 4 + u32::from_le_bytes(at(4)?.try_into().ok()?) as usize,
-        op::BINUNICODE8 | op::BINBYTES8 | op::BYTEARRAY8 => 8usize
-            .checked_add(usize::try_from(u64::from_le_bytes(at(8)?.try_into().ok()?)).ok()?)?,
-        op::NONE
-        | op::NEWTRUE
-        | op::NEWFALSE
-        | op::EMPTY_LIST
-        | op::EMPTY_DICT
-        | op::EMPTY_TUPLE
-        | op::EMPTY_SET
-        | op::MARK
-        | op::MEMOIZE
-        | op::TUPLE
-        | op::TUPLE1
-        | op::TUPLE2
-        | op::TUPLE3
-        | op::LIST
-        | op::DICT
-        | op::FROZENSET
-        | op::APPEND
-        | op::APPENDS
-        | op::SETITEM
-        | op::SETITEMS
-        | op::ADDITEMS
-        | op::STOP => 0,
-        _ => return None,
-    };
-    let next = p.checked_add(arg)?.checked_add(1)?;
-    (next <= data.len()).then_some(next)
+    match shape(code) {
+        Shape::Bare => Some(p + 1),
+        Shape::Arg(kind) => read_arg(data, p + 1, kind).ok().map(|(_, next)| next),
+        Shape::Unknown => None,
+    }
 }
 
+#[inline(always)]
 fn utf8(b: &[u8]) -> R<&str> {
+    // Short ASCII text (dict keys, names) is most of what pickles carry: checked here
+    // without a call.
+    if b.len() <= 16 && b.iter().all(|c| c.is_ascii()) {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
     // Lone surrogates (surrogatepass) are not UTF-8: `Value` reports them.
     std::str::from_utf8(b).map_err(|_| Fail::Bail)
-}
-
-fn len8(b: [u8; 8]) -> R<usize> {
-    usize::try_from(u64::from_le_bytes(b)).map_err(|_| Fail::Bail)
 }
 
 /// A `LONG1` argument (little-endian two's complement) as the narrowest scalar that
