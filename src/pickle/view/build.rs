@@ -1,5 +1,6 @@
 //! Builds a [`Doc`](super::Doc): the nodes of a pickle in one arena, strings and bytes
-//! borrowed from the message.
+//! borrowed from the message. Opcodes and their arguments come from the codec's one reader
+//! (`pickle/reader.rs`), as in every other decoder.
 //!
 //! It takes the opcodes CPython writes for plain data (protocols 1–5: scalars, str, bytes,
 //! bytearray, list, tuple, dict, set, frozenset, the memo, frames) and gives up (`None`) on
@@ -24,6 +25,7 @@
 use super::spare::{self, Buffers};
 use super::{kind, Doc, Packed, Span};
 use crate::pickle::opcodes as op;
+use crate::pickle::reader::{read_op, Op};
 use crate::pickle::DecodeOptions;
 
 /// Bytes charged against `max_alloc` for each node and each link.
@@ -123,39 +125,13 @@ fn check(cond: bool) -> Option<()> {
 }
 
 impl<'a> Builder<'a, '_> {
+    /// Where `b` (a slice of the message) sits in it, as `u32` offsets (a bigger message
+    /// goes to the owned decoder).
     #[inline]
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.data.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    #[inline]
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.data.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    /// The next `n` bytes, as their offset and length in the message (which must fit
-    /// `u32` offsets: a bigger message goes to the owned decoder).
-    #[inline]
-    fn slice(&mut self, n: usize) -> Option<(u32, u64)> {
-        let at = u32::try_from(self.pos).ok()?;
-        self.take(n)?;
-        check(u32::try_from(self.pos).is_ok())?;
-        Some((at, n as u64))
-    }
-
-    #[inline]
-    fn le4(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    #[inline]
-    fn le8(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    fn place(&self, b: &[u8]) -> Option<(u32, u64)> {
+        let at = b.as_ptr() as usize - self.data.as_ptr() as usize;
+        check(at + b.len() <= u32::MAX as usize)?;
+        Some((at as u32, b.len() as u64))
     }
 
     /// Charges `bytes` against `max_alloc`.
@@ -186,13 +162,12 @@ impl<'a> Builder<'a, '_> {
 
     fn run(&mut self) -> Option<u32> {
         loop {
-            let code = self.byte()?;
+            let (Op { code, arg }, next) = read_op(self.data, self.pos).ok()?;
+            self.pos = next;
             match code {
-                op::PROTO => check(self.byte()? <= 5)?,
-                op::FRAME => {
-                    let n = self.le8()?;
-                    check(n <= (self.data.len() - self.pos) as u64)?;
-                }
+                op::PROTO => check(arg.uint() <= 5)?,
+                // The reader checked that the frame is there whole.
+                op::FRAME => {}
                 op::STOP => {
                     check(self.stack.len() == 1 && self.marks.is_empty())?;
                     return Some(self.stack[0] & !FROM_MEMO);
@@ -200,76 +175,35 @@ impl<'a> Builder<'a, '_> {
                 op::NONE => self.push_new(Packed::new(kind::NONE, 0, 0, 0))?,
                 op::NEWTRUE => self.push_new(Packed::new(kind::BOOL, 1, 0, 0))?,
                 op::NEWFALSE => self.push_new(Packed::new(kind::BOOL, 0, 0, 0))?,
-                op::BININT => {
-                    let v = self.le4()? as i32;
-                    self.push_new(Packed::new(kind::INT, 0, 0, i64::from(v) as u64))?
-                }
-                op::BININT1 => {
-                    let v = self.byte()?;
-                    self.push_new(Packed::new(kind::INT, 0, 0, i64::from(v) as u64))?
-                }
-                op::BININT2 => {
-                    let b = self.take(2)?;
-                    self.push_new(Packed::new(
-                        kind::INT,
-                        0,
-                        0,
-                        u64::from(u16::from_le_bytes([b[0], b[1]])),
-                    ))?
+                op::BININT | op::BININT1 | op::BININT2 => {
+                    self.push_new(Packed::new(kind::INT, 0, 0, arg.int() as u64))?
                 }
                 op::LONG1 => {
-                    let n = usize::from(self.byte()?);
-                    check(n <= 8)?;
-                    let b = self.take(n)?;
+                    // Up to 8 bytes: an i64 (wider ones are the owned decoder's BigInt).
+                    let b = arg.bytes();
+                    check(b.len() <= 8)?;
                     let fill = if b.last().is_some_and(|x| x & 0x80 != 0) {
                         0xff
                     } else {
                         0
                     };
                     let mut a = [fill; 8];
-                    a[..n].copy_from_slice(b);
+                    a[..b.len()].copy_from_slice(b);
                     self.push_new(Packed::new(kind::INT, 0, 0, u64::from_le_bytes(a)))?
                 }
                 op::BINFLOAT => {
-                    let b = self.take(8)?;
-                    self.push_new(Packed::new(
-                        kind::FLOAT,
-                        0,
-                        0,
-                        f64::from_be_bytes(b.try_into().ok()?).to_bits(),
-                    ))?
+                    self.push_new(Packed::new(kind::FLOAT, 0, 0, arg.float().to_bits()))?
                 }
-                op::SHORT_BINUNICODE => {
-                    let n = usize::from(self.byte()?);
-                    self.unicode(n)?
+                op::SHORT_BINUNICODE | op::BINUNICODE | op::BINUNICODE8 => {
+                    self.unicode(arg.bytes())?
                 }
-                op::BINUNICODE => {
-                    let n = self.le4()? as usize;
-                    self.unicode(n)?
-                }
-                op::BINUNICODE8 => {
-                    let n = usize::try_from(self.le8()?).ok()?;
-                    self.unicode(n)?
-                }
-                op::SHORT_BINBYTES => {
-                    let n = usize::from(self.byte()?);
-                    let b = self.slice(n)?;
-                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
-                }
-                op::BINBYTES => {
-                    let n = self.le4()? as usize;
-                    let b = self.slice(n)?;
-                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
-                }
-                op::BINBYTES8 => {
-                    let n = usize::try_from(self.le8()?).ok()?;
-                    let b = self.slice(n)?;
-                    self.push_new(Packed::new(kind::BYTES, 0, b.0, b.1))?
+                op::SHORT_BINBYTES | op::BINBYTES | op::BINBYTES8 => {
+                    let (at, len) = self.place(arg.bytes())?;
+                    self.push_new(Packed::new(kind::BYTES, 0, at, len))?
                 }
                 op::BYTEARRAY8 => {
-                    let n = usize::try_from(self.le8()?).ok()?;
-                    let b = self.slice(n)?;
-                    self.push_new(Packed::new(kind::BYTEARRAY, 0, b.0, b.1))?
+                    let (at, len) = self.place(arg.bytes())?;
+                    self.push_new(Packed::new(kind::BYTEARRAY, 0, at, len))?
                 }
                 op::EMPTY_LIST => self.push_new(Packed::new(kind::LIST, 0, 0, 0))?,
                 op::EMPTY_DICT => self.push_new(Packed::new(kind::DICT, 0, 0, 0))?,
@@ -316,41 +250,28 @@ impl<'a> Builder<'a, '_> {
                     let i = self.memo_len;
                     self.put(i)?
                 }
-                op::BINPUT => {
-                    let i = usize::from(self.byte()?);
-                    self.put(i)?
-                }
-                op::LONG_BINPUT => {
-                    let i = self.le4()? as usize;
-                    self.put(i)?
-                }
-                op::BINGET => {
-                    let i = usize::from(self.byte()?);
-                    self.get(i)?
-                }
-                op::LONG_BINGET => {
-                    let i = self.le4()? as usize;
-                    self.get(i)?
-                }
+                op::BINPUT | op::LONG_BINPUT => self.put(usize::try_from(arg.uint()).ok()?)?,
+                op::BINGET | op::LONG_BINGET => self.get(usize::try_from(arg.uint()).ok()?)?,
                 _ => return None,
             }
         }
     }
 
-    fn unicode(&mut self, n: usize) -> Option<()> {
-        let at = self.pos;
-        let s = self.slice(n)?;
-        let b = &self.data[at..self.pos];
-        let utf8 = match std::str::from_utf8(b) {
-            Ok(_) => true,
-            // Lone surrogates (what CPython's surrogatepass writes) are kept; anything else
-            // is an error the owned decoder reports.
-            Err(_) => {
-                crate::value::PyStr::from_surrogatepass(b)?;
-                false
-            }
-        };
-        self.push_new(Packed::new(kind::STR, u8::from(utf8), s.0, s.1))
+    fn unicode(&mut self, b: &'a [u8]) -> Option<()> {
+        // Short ASCII (keys, names: most strings in messages) is checked inline.
+        let ascii = b.len() <= 32 && b.iter().all(|c| *c < 0x80);
+        let utf8 = ascii
+            || match std::str::from_utf8(b) {
+                Ok(_) => true,
+                // Lone surrogates (what CPython's surrogatepass writes) are kept; anything
+                // else is an error the owned decoder reports.
+                Err(_) => {
+                    crate::value::PyStr::from_surrogatepass(b)?;
+                    false
+                }
+            };
+        let (at, len) = self.place(b)?;
+        self.push_new(Packed::new(kind::STR, u8::from(utf8), at, len))
     }
 
     fn put(&mut self, i: usize) -> Option<()> {
@@ -359,7 +280,9 @@ impl<'a> Builder<'a, '_> {
         // An index no pickle of this size could need is left to the owned decoder (and a
         // peer cannot make the memo allocate more than the input's size).
         check(i <= self.data.len() + 64)?;
-        if i >= self.memo.len() {
+        if i == self.memo.len() {
+            self.memo.push(u32::MAX);
+        } else if i > self.memo.len() {
             self.memo.resize(i + 1, u32::MAX);
         }
         check(self.memo[i] == u32::MAX)?;
