@@ -1090,20 +1090,29 @@ impl<'v> Encoder<'_, 'v> {
 
     /// A fresh argument tuple: no identity, memoized like any tuple when non-empty.
     fn start_args(&mut self, args: &'v [Value]) {
+        if self.open_args(args) {
+            self.stack.push(Task::Items(args));
+        }
+    }
+
+    /// Opens an argument tuple: `EMPTY_TUPLE` when there are none (false: nothing more
+    /// to write), else its `MARK` if it needs one and the task that closes it (true: the
+    /// caller pushes the tasks that write the arguments). Replaces the `Args` task just
+    /// popped: no depth check needed.
+    fn open_args(&mut self, args: &[Value]) -> bool {
         self.opcode_boundary();
         if args.is_empty() {
             self.op(op::EMPTY_TUPLE);
-            return;
+            return false;
         }
         if args.len() > 3 {
             self.op(op::MARK);
         }
-        // Replaces the `Args` task just popped: no depth check needed.
         self.stack.push(Task::TupleEnd {
             key: None,
             n: args.len(),
         });
-        self.stack.push(Task::Items(args));
+        true
     }
 
     /// The arguments of an object written a second time while its first copy's arguments
@@ -1114,18 +1123,9 @@ impl<'v> Encoder<'_, 'v> {
     /// time): a memo `GET` of it would hand the call an incomplete container, and the
     /// call copies what it gets.
     fn start_args_again(&mut self, args: &'v [Value]) {
-        self.opcode_boundary();
-        if args.is_empty() {
-            self.op(op::EMPTY_TUPLE);
+        if !self.open_args(args) {
             return;
         }
-        if args.len() > 3 {
-            self.op(op::MARK);
-        }
-        self.stack.push(Task::TupleEnd {
-            key: None,
-            n: args.len(),
-        });
         // One task per argument (few), last first so that the first runs first.
         for arg in args.iter().rev() {
             let task = match arg {
