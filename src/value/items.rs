@@ -20,6 +20,12 @@ pub struct Items(pub(crate) Vec<Value>);
 /// Lookups by key ([`Value::get`], `value["key"]`) use a hash index built on the first
 /// lookup and dropped by any mutable access (see `dict_index.rs`).
 ///
+/// Entries are kept as the pickle wrote them. CPython never writes two equal keys into
+/// one dict, but a hand-made pickle can (`{1: 'a'}` then `d[True] = 'b'`): Python ends
+/// with one entry, `{1: 'b'}`; here both entries stay, so that encoding gives the same
+/// bytes back, and a lookup finds the first (`'a'`). Compare the entry count with the
+/// distinct keys if your peer may send such pickles.
+///
 /// (Crate code that changes `.0` directly must do so before any lookup, as the decoders
 /// do while they build a dict; everything else goes through `DerefMut`.)
 #[derive(Clone, Default)]
