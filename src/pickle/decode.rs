@@ -1172,16 +1172,10 @@ fn push_pairs(d: &mut Vec<(Value, Value)>, stack: &mut Vec<Value>, m: usize) {
 
 /// A little-endian two's complement integer (LONG1 / LONG4).
 fn long_le(b: &[u8]) -> Value {
-    if b.len() <= 8 {
-        if b.is_empty() {
-            return Value::Int(0);
-        }
-        let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
-        let mut a = [fill; 8];
-        a[..b.len()].copy_from_slice(b);
-        return Value::Int(i64::from_le_bytes(a));
+    match super::reader::small_long(b) {
+        Some(i) => Value::Int(i),
+        None => Value::int(BigInt::from_signed_bytes_le(b)),
     }
-    Value::int(BigInt::from_signed_bytes_le(b))
 }
 
 /// The node of the object a call builds.

@@ -164,6 +164,23 @@ opcodes! {
         PERSID => StringnlNoescape,
 }
 
+/// A `long1`/`long4` argument (little-endian two's complement) of at most 8 bytes, as an
+/// `i64`; `None` when it has more bytes (a big int, each decoder's own business).
+#[inline]
+pub(crate) fn small_long(b: &[u8]) -> Option<i64> {
+    if b.len() > 8 {
+        return None;
+    }
+    let fill = if b.last().is_some_and(|x| x & 0x80 != 0) {
+        0xff
+    } else {
+        0
+    };
+    let mut a = [fill; 8];
+    a[..b.len()].copy_from_slice(b);
+    Some(i64::from_le_bytes(a))
+}
+
 /// An opcode's argument as read, borrowed from the input: a number (`uint1/2/4/8`,
 /// `int4` sign-extended, `float8` as its bits), counted bytes (`string1/4`, `bytes1/4/8`,
 /// `bytearray8`, `unicodestring1/4/8`, `long1/4`; the count itself is not kept) or one or
