@@ -18,14 +18,14 @@
 //! * memo indices past what the input could hold, memo overwrites, and going past
 //!   `max_memo`, `max_alloc` (nodes and links counted) or `max_depth` (heights kept per node).
 //!
-//! Each node is 24 bytes and each link 4, so for the dict-heavy messages CPython writes
+//! Each node is 16 bytes and each link 4, so for the dict-heavy messages CPython writes
 //! the arena takes about a third of the memory of the owned tree, and building it
 //! allocates only as its three vectors grow.
 
 use super::spare::{self, Buffers};
 use super::{kind, Doc, Packed, Span};
 use crate::pickle::opcodes as op;
-use crate::pickle::reader::{read_op, Op};
+use crate::pickle::reader::{read_op, small_long, Op};
 use crate::pickle::DecodeOptions;
 
 /// Bytes charged against `max_alloc` for each node and each link.
@@ -35,14 +35,6 @@ const LINK_BYTES: usize = std::mem::size_of::<u32>();
 /// Stack entries: the node id, with this bit set when the entry came from a memo `GET`
 /// (so it may not be filled: that would be a late fill).
 const FROM_MEMO: u32 = 1 << 31;
-
-/// The container kind an opcode fills.
-#[derive(Clone, Copy)]
-enum Want {
-    List,
-    Dict,
-    Set,
-}
 
 struct Builder<'a, 'o> {
     data: &'a [u8],
@@ -92,30 +84,21 @@ pub(super) fn build<'a>(data: &'a [u8], opts: &DecodeOptions) -> Option<Doc<'a>>
         memo,
         ..
     } = b;
-    let Some(root) = root else {
-        spare::give_back(Buffers {
-            nodes,
-            links,
-            heights,
-            stack,
-            memo,
-        });
-        return None;
-    };
     // The builder's own vectors wait for the next view; the arena's come back when the
-    // view is dropped.
+    // view is dropped (at once, when the owned decoder must take the pickle).
     spare::give_back(Buffers {
         heights,
         stack,
         memo,
         ..Buffers::default()
     });
-    Some(Doc {
+    let doc = Doc {
         data,
         nodes,
         links,
-        root,
-    })
+        root: root.unwrap_or(0),
+    };
+    root.map(|_| doc)
 }
 
 /// `Some(())` when `cond` holds (for `?`).
@@ -179,17 +162,9 @@ impl<'a> Builder<'a, '_> {
                     self.push_new(Packed::new(kind::INT, 0, 0, arg.int() as u64))?
                 }
                 op::LONG1 => {
-                    // Up to 8 bytes: an i64 (wider ones are the owned decoder's BigInt).
-                    let b = arg.bytes();
-                    check(b.len() <= 8)?;
-                    let fill = if b.last().is_some_and(|x| x & 0x80 != 0) {
-                        0xff
-                    } else {
-                        0
-                    };
-                    let mut a = [fill; 8];
-                    a[..b.len()].copy_from_slice(b);
-                    self.push_new(Packed::new(kind::INT, 0, 0, u64::from_le_bytes(a)))?
+                    // Wider than 8 bytes: the owned decoder's BigInt.
+                    let i = small_long(arg.bytes())?;
+                    self.push_new(Packed::new(kind::INT, 0, 0, i as u64))?
                 }
                 op::BINFLOAT => {
                     self.push_new(Packed::new(kind::FLOAT, 0, 0, arg.float().to_bits()))?
@@ -223,28 +198,28 @@ impl<'a> Builder<'a, '_> {
                     let m = self.marks.pop()?;
                     self.push_new(Packed::new(kind::FROZENSET, 0, 0, 0))?;
                     let id = self.stack.pop()?;
-                    self.fill(id, m, 1)?;
+                    self.fill(id, m)?;
                     self.stack.push(id);
                 }
                 op::APPEND => {
                     let m = self.stack.len().checked_sub(1)?;
-                    self.fill_below(m, Want::List)?
+                    self.fill_below(m, kind::LIST)?
                 }
                 op::APPENDS => {
                     let m = self.marks.pop()?;
-                    self.fill_below(m, Want::List)?
+                    self.fill_below(m, kind::LIST)?
                 }
                 op::ADDITEMS => {
                     let m = self.marks.pop()?;
-                    self.fill_below(m, Want::Set)?
+                    self.fill_below(m, kind::SET)?
                 }
                 op::SETITEM => {
                     let m = self.stack.len().checked_sub(2)?;
-                    self.fill_below(m, Want::Dict)?
+                    self.fill_below(m, kind::DICT)?
                 }
                 op::SETITEMS => {
                     let m = self.marks.pop()?;
-                    self.fill_below(m, Want::Dict)?
+                    self.fill_below(m, kind::DICT)?
                 }
                 op::MEMOIZE => {
                     let i = self.memo_len;
@@ -305,40 +280,28 @@ impl<'a> Builder<'a, '_> {
         check(m <= self.stack.len() && m >= self.fence())?;
         self.push_new(Packed::new(kind::TUPLE, 0, 0, 0))?;
         let id = self.stack.pop()?;
-        self.fill(id, m, 1)?;
+        self.fill(id, m)?;
         self.stack.push(id);
         Some(())
     }
 
     /// Fills the container just below `stack[m..]` with those entries; it must be of the
     /// kind the opcode fills (anything else is the owned decoder's to judge).
-    fn fill_below(&mut self, m: usize, want: Want) -> Option<()> {
+    fn fill_below(&mut self, m: usize, want: u8) -> Option<()> {
         check(m > self.fence())?;
         let target = *self.stack.get(m.checked_sub(1)?)?;
-        check(target & FROM_MEMO == 0)?;
-        let (ok, per) = match (want, self.nodes[target as usize].kind) {
-            (Want::List, kind::LIST) => (true, 1),
-            (Want::Set, kind::SET) => (true, 1),
-            (Want::Dict, kind::DICT) => (true, 2),
-            _ => (false, 0),
-        };
-        check(ok)?;
-        self.fill(target, m, per)
+        check(target & FROM_MEMO == 0 && self.nodes[target as usize].kind == want)?;
+        self.fill(target, m)
     }
 
-    /// Moves `stack[m..]` into container `id` (`per` = 2: key, value pairs).
-    fn fill(&mut self, id: u32, m: usize, per: usize) -> Option<()> {
+    /// Moves `stack[m..]` into container `id` (a dict takes them as key, value pairs).
+    fn fill(&mut self, id: u32, m: usize) -> Option<()> {
         check(m <= self.stack.len())?;
         let n = self.stack.len() - m;
-        check(n % per == 0)?;
         let k = self.nodes[id as usize].kind;
         let is_keyed = matches!(k, kind::DICT | kind::SET | kind::FROZENSET);
-        let expected = match k {
-            kind::DICT => 2,
-            kind::LIST | kind::TUPLE | kind::SET | kind::FROZENSET => 1,
-            _ => return None,
-        };
-        check(per == expected)?;
+        let per = if k == kind::DICT { 2 } else { 1 };
+        check(n % per == 0)?;
         let mut span = self.nodes[id as usize].span();
         // Height: one more than the highest entry.
         let mut h = self.heights[id as usize];
