@@ -478,10 +478,9 @@ impl<'v> ViewRef<'v> {
     pub fn len(&self) -> Option<usize> {
         match self.node() {
             Some((doc, n)) => match n {
-                Node::Str(b, _) => Some(
-                    crate::value::PyStr::from_surrogatepass(doc.bytes(b))
-                        .map_or(0, |s| s.len_chars()),
-                ),
+                // Code points: the bytes that do not continue a sequence (the builder
+                // checked that the text is surrogatepass UTF-8).
+                Node::Str(b, _) => Some(doc.bytes(b).iter().filter(|&&c| c & 0xc0 != 0x80).count()),
                 Node::Bytes(b) | Node::ByteArray(b) => Some(b.len as usize),
                 Node::Dict(s) => Some(s.len as usize / 2),
                 other => other.span().map(|s| s.len as usize),

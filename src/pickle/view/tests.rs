@@ -124,7 +124,7 @@ impl<'v> Walk<'v> {
             (Node::Int(a), Value::Int(b)) => a == *b,
             (Node::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
             (Node::Str(s, utf8), Value::Str(b)) => {
-                doc.bytes(s) == b.as_bytes() && utf8 == b.is_utf8()
+                doc.bytes(s) == b.as_bytes() && utf8 == b.is_utf8() && r.len() == v.len()
             }
             (Node::Bytes(s), Value::Bytes(b)) => doc.bytes(s) == &b[..],
             (Node::ByteArray(s), Value::ByteArray(b)) => doc.bytes(s) == &b[..],
