@@ -76,9 +76,7 @@ fn main() -> ExitCode {
         }
     };
     let status = match args.mode.as_str() {
-        "serve" => serve(&args, false),
-        "roundtrip-serve" => serve(&args, true),
-        "view-serve" => serve(&args, true),
+        "serve" | "roundtrip-serve" | "view-serve" => serve(&args),
         _ => client(&args),
     };
     ExitCode::from(status)
@@ -182,7 +180,7 @@ fn report(context: &str, error: &Error) -> u8 {
     }
 }
 
-fn serve(args: &Args, roundtrip: bool) -> u8 {
+fn serve(args: &Args) -> u8 {
     let mut options = ListenerOptions::new();
     if let Some(key) = &args.authkey {
         options = options.authkey(key);
@@ -214,9 +212,9 @@ fn serve(args: &Args, roundtrip: bool) -> u8 {
         };
         say("ACCEPTED");
         let result = if args.mode == "view-serve" {
-            view_loop(&mut conn, args)
-        } else if roundtrip {
-            roundtrip_loop(&mut conn, args)
+            answer_loop(&mut conn, args, "VIEW", view_reply)
+        } else if args.mode == "roundtrip-serve" {
+            answer_loop(&mut conn, args, "ROUNDTRIP", |m| roundtrip(m, args))
         } else {
             echo_loop(&mut conn, args)
         };
@@ -248,30 +246,25 @@ fn echo_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
     }
 }
 
-/// Decodes and re-encodes pickles until the client closes.
-fn roundtrip_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
+/// Answers each message with `answer(message)`, or with an error reply when it fails,
+/// until the client closes; logs `<TAG> <in> -> <out> bytes` or `<TAG>_ERROR <why>`.
+fn answer_loop(
+    conn: &mut Connection,
+    args: &Args,
+    tag: &str,
+    answer: impl Fn(&[u8]) -> Result<Vec<u8>, String>,
+) -> mpconn::Result<()> {
     loop {
         let message = match receive(conn, args.max_size) {
             Ok(message) => message,
             Err(Error::Eof) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let received = match message.as_slice() {
-            [0x80, p, ..] => *p,
-            _ => 0,
-        };
-        let protocol = args.protocol.unwrap_or(received.clamp(2, 5));
-        let reply = loads(&message)
-            .map_err(|e| format!("decode: {e}"))
-            .and_then(|value| {
-                dumps_with(&value, &EncodeOptions::protocol(protocol))
-                    .map_err(|e| format!("encode (protocol {protocol}): {e}"))
-            });
-        match reply {
+        match answer(&message) {
             Ok(pickle) => {
                 conn.send_bytes(&pickle)?;
                 say(&format!(
-                    "ROUNDTRIP {} -> {} bytes",
+                    "{tag} {} -> {} bytes",
                     message.len(),
                     pickle.len()
                 ));
@@ -280,44 +273,35 @@ fn roundtrip_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
                 let mut out = ERROR_PREFIX.to_vec();
                 out.extend_from_slice(why.as_bytes());
                 conn.send_bytes(&out)?;
-                say(&format!("ROUNDTRIP_ERROR {why}"));
+                say(&format!("{tag}_ERROR {why}"));
             }
         }
     }
 }
 
-/// Answers each message with `(borrowed, describe(view))`, or an error reply.
-fn view_loop(conn: &mut Connection, args: &Args) -> mpconn::Result<()> {
-    loop {
-        let message = match receive(conn, args.max_size) {
-            Ok(message) => message,
-            Err(Error::Eof) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let reply = mpconn::pickle::loads_view(&message)
-            .map_err(|e| format!("decode: {e}"))
-            .and_then(|view| {
-                let mut out = Vec::new();
-                describe(view.root(), &mut Vec::new(), &mut out);
-                let reply = mpconn::Value::tuple(vec![
-                    mpconn::Value::Bool(view.is_borrowed()),
-                    mpconn::Value::list(out),
-                ]);
-                mpconn::dumps(&reply).map_err(|e| format!("encode: {e}"))
-            });
-        match reply {
-            Ok(pickle) => {
-                conn.send_bytes(&pickle)?;
-                say(&format!("VIEW {} bytes", message.len()));
-            }
-            Err(why) => {
-                let mut out = ERROR_PREFIX.to_vec();
-                out.extend_from_slice(why.as_bytes());
-                conn.send_bytes(&out)?;
-                say(&format!("VIEW_ERROR {why}"));
-            }
-        }
-    }
+/// The value decoded and encoded again, with the received protocol (at least 2) or
+/// `--protocol`.
+fn roundtrip(message: &[u8], args: &Args) -> Result<Vec<u8>, String> {
+    let received = match message {
+        [0x80, p, ..] => *p,
+        _ => 0,
+    };
+    let protocol = args.protocol.unwrap_or(received.clamp(2, 5));
+    let value = loads(message).map_err(|e| format!("decode: {e}"))?;
+    dumps_with(&value, &EncodeOptions::protocol(protocol))
+        .map_err(|e| format!("encode (protocol {protocol}): {e}"))
+}
+
+/// `(borrowed, describe(view))` for the message read with `loads_view`.
+fn view_reply(message: &[u8]) -> Result<Vec<u8>, String> {
+    let view = mpconn::pickle::loads_view(message).map_err(|e| format!("decode: {e}"))?;
+    let mut out = Vec::new();
+    describe(view.root(), &mut Vec::new(), &mut out);
+    let reply = mpconn::Value::tuple(vec![
+        mpconn::Value::Bool(view.is_borrowed()),
+        mpconn::Value::list(out),
+    ]);
+    mpconn::dumps(&reply).map_err(|e| format!("encode: {e}"))
 }
 
 /// Describes `r` in depth-first order, through the view's public accessors only:
